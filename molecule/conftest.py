@@ -1,0 +1,103 @@
+"""Helpers shared by the testinfra suites of every scenario.
+
+Requests are made for real from the controller to the test host's address on the
+scenario's docker network, with the SNI and Host header a client would send.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+
+def host_address(name: str) -> str:
+    """The address of test host `name` on its docker network."""
+    out = subprocess.run(
+        ["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", name],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    networks = json.loads(out)
+    return next(iter(networks.values()))["IPAddress"]
+
+
+def tls_context(
+    minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None
+) -> ssl.SSLContext:
+    """A client context that does not verify the (self-signed) certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if minimum is not None and minimum < ssl.TLSVersion.TLSv1_2:
+        # Let the client offer legacy versions, so that a refusal comes from the server.
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    if minimum is not None:
+        ctx.minimum_version = minimum
+    if maximum is not None:
+        ctx.maximum_version = maximum
+    return ctx
+
+
+class _SNIConnection(http.client.HTTPSConnection):
+    def __init__(self, address: str, server_name: str, context: ssl.SSLContext, timeout: float) -> None:
+        super().__init__(address, 443, context=context, timeout=timeout)
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+    tls_version: str | None = None
+    peer_certificate: bytes | None = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+def request(
+    address: str,
+    host: str,
+    path: str = "/",
+    *,
+    https: bool = True,
+    context: ssl.SSLContext | None = None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
+) -> Response:
+    """One real HTTP(S) request to `address`, with SNI and Host set to `host`."""
+    conn: http.client.HTTPConnection
+    if https:
+        conn = _SNIConnection(address, host, context or tls_context(), timeout)
+    else:
+        conn = http.client.HTTPConnection(address, 80, timeout=timeout)
+    try:
+        conn.request(method, path, headers={"Host": host, **(headers or {})})
+        resp = conn.getresponse()
+        body = resp.read()
+        tls_version = cert = None
+        if https and isinstance(conn.sock, ssl.SSLSocket):
+            tls_version = conn.sock.version()
+            cert = conn.sock.getpeercert(binary_form=True)
+        return Response(resp.status, resp.headers, body, tls_version, cert)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def address(host) -> str:
+    """The address of the host under test (its inventory name is its container name)."""
+    return host_address(host.backend.get_hostname())

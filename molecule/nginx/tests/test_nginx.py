@@ -1,0 +1,88 @@
+"""The nginx role on its own: a TLS site with a placeholder page, checked from outside."""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+
+import pytest
+from conftest import request, tls_context
+from cryptography import x509
+
+NAME = "www.example.test"
+
+
+def test_nginx_is_enabled_and_running(host):
+    nginx = host.service("nginx")
+    assert nginx.is_enabled
+    assert nginx.is_running
+    assert host.run("nginx -t").rc == 0
+
+
+def test_only_web_ports_and_ssh_listen(host):
+    listening = {
+        int(s.rsplit(":", 1)[1]) for s in host.socket.get_listening_sockets() if s.startswith("tcp")
+    }
+    assert listening == {22, 80, 443}
+
+
+def test_private_key_is_root_only(host):
+    key = host.file("/etc/nginx/tls/djangoprod.key")
+    assert key.user == "root"
+    assert key.mode == 0o600
+    assert host.file("/etc/nginx/tls").mode == 0o700
+
+
+def test_https_serves_the_site_with_security_headers(address):
+    resp = request(address, NAME)
+    assert resp.status == 200
+    assert b"No application is deployed here yet" in resp.body
+    assert resp.header("Strict-Transport-Security") == "max-age=31536000; includeSubDomains"
+    assert resp.header("X-Content-Type-Options") == "nosniff"
+    assert resp.header("Server") == "nginx"  # no version
+
+
+def test_certificate_names_every_server_name(address):
+    resp = request(address, "example.test")
+    cert = x509.load_der_x509_certificate(resp.peer_certificate)
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert set(sans.get_values_for_type(x509.DNSName)) == {"www.example.test", "example.test"}
+
+
+def test_http_redirects_to_https(address):
+    resp = request(address, NAME, "/some/path?q=1", https=False)
+    assert resp.status == 301
+    assert resp.header("Location") == f"https://{NAME}/some/path?q=1"
+
+
+def test_unknown_host_gets_no_http_response(address):
+    with pytest.raises(http.client.RemoteDisconnected):
+        request(address, "attacker.example", https=False)
+
+
+def test_unknown_name_gets_no_tls_handshake(address):
+    with pytest.raises(ssl.SSLError):
+        request(address, "attacker.example")
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_modern_tls_versions_are_accepted(address, version):
+    resp = request(address, NAME, context=tls_context(version, version))
+    assert resp.status == 200
+    assert resp.tls_version == version.name.replace("v1_", "v1.")
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_legacy_tls_versions_are_refused(address, version):
+    with pytest.raises((ssl.SSLError, ConnectionResetError)):
+        request(address, NAME, context=tls_context(version, version))
+
+
+def test_site_checker_refuses_a_broken_site_and_accepts_the_live_one(host):
+    checker = "/usr/local/sbin/djangoprod-nginx-check-site"
+    live = "/etc/nginx/sites-enabled/djangoprod.conf"
+    assert host.run(f"{checker} {live} {live}").rc == 0
+    host.run("printf 'server { listen 443 ssl; bogus_directive on; }\\n' > /tmp/broken.conf")
+    assert host.run(f"{checker} {live} /tmp/broken.conf").rc != 0
+    # The live configuration is untouched by the check.
+    assert host.run("nginx -t").rc == 0
