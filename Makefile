@@ -49,8 +49,10 @@ images: engine
 
 .PHONY: lint
 lint: venv
-	$(call step,ansible-lint (profile production))
+	$(call step,ansible-lint (profile production) and ruff)
 	ansible-lint
+	ruff check plugins tests molecule
+	ruff format --check plugins tests molecule
 
 .PHONY: unit
 unit: venv

@@ -10,9 +10,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 # RFC 1123 host names, with an optional leading wildcard label.
-_HOSTNAME = re.compile(
-    r"^(\*\.)?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$"
-)
+_HOSTNAME = re.compile(r"^(\*\.)?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
 
 
 def san_entry(name: object) -> str:

@@ -1,0 +1,72 @@
+"""Repository rules every role keeps: documented inputs, argument specs that match
+the defaults, generated READMEs up to date, and a molecule scenario of its own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def spec_options(role: str) -> dict:
+    return (
+        load(ROOT / "roles" / role / "meta/argument_specs.yml")["argument_specs"]["main"].get("options") or {}
+    )
+
+
+def test_there_are_roles() -> None:
+    assert "nginx" in ROLES
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_has_its_parts(role: str) -> None:
+    base = ROOT / "roles" / role
+    for part in (
+        "tasks/main.yml",
+        "meta/main.yml",
+        "meta/argument_specs.yml",
+        "defaults/main.yml",
+        "README.md",
+    ):
+        assert (base / part).is_file(), f"roles/{role}/{part} is missing"
+    assert (ROOT / "molecule" / role / "molecule.yml").is_file(), f"role {role} has no molecule scenario"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_has_an_argument_spec_and_the_reverse(role: str) -> None:
+    defaults = load(ROOT / "roles" / role / "defaults/main.yml")
+    options = spec_options(role)
+    assert set(defaults) - set(options) == set(), "defaults without argument spec"
+    optional = {name for name, opt in options.items() if not opt.get("required")}
+    assert optional - set(defaults) == set(), "optional argument specs without a default"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_argument_spec_defaults_equal_the_defaults(role: str) -> None:
+    defaults = load(ROOT / "roles" / role / "defaults/main.yml")
+    for name, opt in spec_options(role).items():
+        if name in defaults:
+            assert opt.get("default") == defaults[name], f"{role}: {name} default differs"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_public_variables_carry_the_role_prefix(role: str) -> None:
+    for name in load(ROOT / "roles" / role / "defaults/main.yml"):
+        assert name.startswith(f"{role}_"), f"{role}: {name} lacks the {role}_ prefix"
+
+
+def test_role_readmes_match_their_argument_specs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests/tools/role_docs.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
