@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -101,3 +102,37 @@ def request(
 def address(host) -> str:
     """The address of the host under test (its inventory name is its container name)."""
     return host_address(host.backend.get_hostname())
+
+
+@dataclass
+class Converge:
+    """The outcome of one ansible-playbook run of the scenario's converge playbook."""
+
+    rc: int
+    output: str
+    changed_tasks: list[str]
+
+    @property
+    def failed(self) -> bool:
+        return self.rc != 0
+
+
+def converge(extra_vars: dict | None = None, playbook: str = "converge.yml") -> Converge:
+    """Run the scenario's converge playbook again, as a user changing their inputs would.
+
+    Uses the inventory and configuration molecule made for the scenario; returns the
+    names of the tasks and handlers that reported a change.
+    """
+    scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], f"{scenario}/{playbook}"]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    changed, task = [], None
+    for line in proc.stdout.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line.split("[", 1)[1].rsplit("]", 1)[0]
+        elif line.startswith("changed:") and task:
+            changed.append(task)
+    return Converge(proc.returncode, proc.stdout + proc.stderr, changed)

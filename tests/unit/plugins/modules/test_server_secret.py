@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.djangoprod.stack.plugins.modules import server_secret
+
+
+def run(capsys, **args) -> dict:
+    me = os.getuid()
+    group = os.getgid()
+    import grp
+    import pwd
+
+    args.setdefault("owner", pwd.getpwuid(me).pw_name)
+    args.setdefault("group", grp.getgrgid(group).gr_name)
+    with patch_module_args(args), pytest.raises(SystemExit):
+        server_secret.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_generates_once_then_keeps_it(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "secret"
+    first = run(capsys, path=str(path))
+    assert first["changed"] and first["generated"]
+    assert len(first["secret"]) == 48
+    assert path.read_text() == first["secret"] + "\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    second = run(capsys, path=str(path))
+    assert not second["changed"] and not second["generated"]
+    assert second["secret"] == first["secret"]
+
+
+def test_given_value_replaces_the_file(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "secret"
+    path.write_text("old\n")
+    result = run(capsys, path=str(path), value="from-the-vault")
+    assert result["changed"] and not result["generated"]
+    assert result["secret"] == "from-the-vault"
+    assert path.read_text() == "from-the-vault\n"
+    assert not run(capsys, path=str(path), value="from-the-vault")["changed"]
+
+
+def test_check_mode_writes_nothing(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "secret"
+    result = run(capsys, path=str(path), _ansible_check_mode=True)
+    assert result["changed"] and result["generated"]
+    assert not path.exists()
+
+
+def test_diff_never_shows_the_secret(tmp_path: Path, capsys) -> None:
+    result = run(capsys, path=str(tmp_path / "secret"), value="hunter2-hunter2-hunter2", _ansible_diff=True)
+    assert "hunter2" not in json.dumps(result["diff"])
+
+
+def test_mode_is_corrected(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "secret"
+    run(capsys, path=str(path))
+    path.chmod(0o644)
+    result = run(capsys, path=str(path))
+    assert result["changed"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"length": 8}, "length must be at least 16"),
+        ({"value": ""}, "must not be empty"),
+    ],
+)
+def test_bad_input_fails_clearly(tmp_path: Path, capsys, args, message) -> None:
+    result = run(capsys, path=str(tmp_path / "secret"), **args)
+    assert result["failed"]
+    assert message in result["msg"]
+
+
+def test_missing_directory_fails_clearly(tmp_path: Path, capsys) -> None:
+    result = run(capsys, path=str(tmp_path / "nowhere" / "secret"))
+    assert result["failed"]
+    assert "does not exist" in result["msg"]
