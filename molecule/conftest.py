@@ -136,3 +136,14 @@ def converge(extra_vars: dict | None = None, playbook: str = "converge.yml") -> 
         elif line.startswith("changed:") and task:
             changed.append(task)
     return Converge(proc.returncode, proc.stdout + proc.stderr, changed)
+
+
+def exposure(host, unit: str) -> float:
+    """The overall exposure level `systemd-analyze security` gives `unit` (0 best, 10 worst)."""
+    out = host.run(f"systemd-analyze security {unit} | tail -n 1")
+    assert out.rc == 0, out.stderr
+    return float(out.stdout.split(f"level for {unit}:")[1].split()[0])
+
+
+def main_pid(host, unit: str) -> str:
+    return host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()

@@ -14,7 +14,7 @@ description:
   - When the file does not exist, a new random secret is generated and written with
     restrictive permissions; later runs return the same secret.
   - When O(value) is given (from a vault), the file is made to hold exactly that value.
-  - The secret is never part of the diff; use C(no_log: true) on the task, as the
+  - The secret is never part of the diff. Set C(no_log) on the task, as the
     return value holds it.
 author: djangoprod.stack contributors
 options:
@@ -137,7 +137,12 @@ def main() -> None:
         write(module, path, wanted)
 
     file_args = module.load_file_common_arguments(
-        {"path": path, "owner": module.params["owner"], "group": module.params["group"], "mode": module.params["mode"]}
+        {
+            "path": path,
+            "owner": module.params["owner"],
+            "group": module.params["group"],
+            "mode": module.params["mode"],
+        }
     )
     if os.path.exists(path):
         changed = module.set_fs_attributes_if_different(file_args, changed)

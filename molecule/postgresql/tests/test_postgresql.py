@@ -8,10 +8,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import converge
+from conftest import converge, exposure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / ".collections"))
-from ansible_collections.djangoprod.stack.plugins.filter.tuning import postgresql_tuning  # noqa: E402
+from ansible_collections.djangoprod.stack.plugins.filter.tuning import postgresql_tuning
 
 SECRET = "reporting-molecule-secret"
 
@@ -40,9 +40,7 @@ def test_cluster_runs_hardened(host):
     unit = host.service("postgresql@15-main")
     assert unit.is_running
     assert unit.is_enabled
-    score = host.run("systemd-analyze security postgresql@15-main.service | tail -n 1").stdout
-    exposure = float(score.split("level for postgresql@15-main.service:")[1].split()[0])
-    assert exposure <= 2.0, score
+    assert exposure(host, "postgresql@15-main.service") <= 2.0
 
 
 def test_app_user_logs_in_by_peer_and_another_user_cannot(host):
@@ -106,7 +104,10 @@ def test_a_reloadable_change_reloads_without_restart(host):
     run = converge({"postgresql_settings": {"log_min_duration_statement": "250ms", "work_mem": "8MB"}})
     assert not run.failed, run.output
     assert sorted(run.changed_tasks) == sorted(
-        ["djangoprod.stack.postgresql : Write the settings drop-in", "djangoprod.stack.postgresql : Reload PostgreSQL"]
+        [
+            "djangoprod.stack.postgresql : Write the settings drop-in",
+            "djangoprod.stack.postgresql : Reload PostgreSQL",
+        ]
     ), run.output
     assert psql(host, "SHOW work_mem").stdout.strip() == "8MB"
     assert postmaster_pid(host) == before
@@ -140,7 +141,10 @@ def test_a_version_change_is_refused_before_any_change(host):
     ("extra", "named"),
     [
         ({"postgresql_allowed_clients": ["10.0.0.1/8"]}, "postgresql_allowed_clients"),
-        ({"postgresql_databases": [{"name": "x", "owner": "nobody_here"}]}, "owners missing there: nobody_here"),
+        (
+            {"postgresql_databases": [{"name": "x", "owner": "nobody_here"}]},
+            "owners missing there: nobody_here",
+        ),
         ({"postgresql_version": "16"}, "postgresql_version '16'"),
         ({"postgresql_storage": "tape"}, "postgresql_storage"),
     ],

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.djangoprod.stack.plugins.filter.tuning import (
     FilterModule,
     memory_share,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.djangoprod.stack.plugins.modules import server_secret
 
 

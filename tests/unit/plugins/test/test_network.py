@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.djangoprod.stack.plugins.test.network import TestModule as NetworkTests
 from ansible_collections.djangoprod.stack.plugins.test.network import cidr, ip_address
 
@@ -12,7 +11,8 @@ def test_cidr_accepts_networks(value):
 
 
 @pytest.mark.parametrize(
-    "value", ["10.0.0.7/24", "10.0.0.0/33", "10.0.0.0", "10.0.0/24", "example.com/24", "", None, 24, ["10.0.0.0/8"]]
+    "value",
+    ["10.0.0.7/24", "10.0.0.0/33", "10.0.0.0", "10.0.0/24", "example.com/24", "", None, 24, ["10.0.0.0/8"]],
 )
 def test_cidr_refuses_everything_else(value):
     assert not cidr(value)
