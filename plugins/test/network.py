@@ -29,8 +29,16 @@ def ip_address(value: object) -> bool:
     return True
 
 
+def in_networks(value: object, networks: object) -> bool:
+    """True when address `value` lies in any of `networks` (CIDR strings)."""
+    if not ip_address(value) or not isinstance(networks, (list, tuple)):
+        return False
+    address = ipaddress.ip_address(value)
+    return any(cidr(net) and address in ipaddress.ip_network(net) for net in networks)
+
+
 class TestModule:
     """djangoprod.stack network tests."""
 
     def tests(self) -> dict[str, object]:
-        return {"cidr": cidr, "ip_address": ip_address}
+        return {"cidr": cidr, "ip_address": ip_address, "in_networks": in_networks}

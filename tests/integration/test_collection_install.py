@@ -97,6 +97,7 @@ def test_site_playbook_runs_by_fqcn_from_another_directory(
     ansible_user: root
     ansible_ssh_private_key_file: {key}
     ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+    base_admin_ssh_keys: ["{Path(key + ".pub").read_text().strip()}"]
   children:
     webservers:
       hosts:
