@@ -77,8 +77,33 @@ def postgresql_tuning(
     }
 
 
+_WORKER_CLASSES = ("sync", "gthread", "uvicorn")
+
+
+def gunicorn_workers(cpus: object, worker_class: str = "sync") -> dict[str, int]:
+    """Gunicorn processes and threads per process for `cpus` CPUs.
+
+    sync: 2 x CPUs + 1 single-threaded workers (the gunicorn rule of thumb: one
+    working, one waiting on I/O per CPU). gthread: CPUs + 1 workers of 4 threads.
+    uvicorn (ASGI): one event loop per CPU.
+    """
+    cpu_count = _positive_int("cpus", cpus)
+    if worker_class not in _WORKER_CLASSES:
+        choices = ", ".join(_WORKER_CLASSES)
+        raise AnsibleFilterError(f"worker_class must be one of {choices}, got {worker_class!r}")
+    if worker_class == "sync":
+        return {"workers": 2 * cpu_count + 1, "threads": 1}
+    if worker_class == "gthread":
+        return {"workers": cpu_count + 1, "threads": 4}
+    return {"workers": cpu_count, "threads": 1}
+
+
 class FilterModule:
     """djangoprod.stack sizing filters."""
 
     def filters(self) -> dict[str, object]:
-        return {"memory_share": memory_share, "postgresql_tuning": postgresql_tuning}
+        return {
+            "memory_share": memory_share,
+            "postgresql_tuning": postgresql_tuning,
+            "gunicorn_workers": gunicorn_workers,
+        }

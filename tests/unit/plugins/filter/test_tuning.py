@@ -4,6 +4,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.djangoprod.stack.plugins.filter.tuning import (
     FilterModule,
+    gunicorn_workers,
     memory_share,
     postgresql_tuning,
 )
@@ -96,7 +97,29 @@ def test_postgresql_tuning_refuses_bad_input(args, message):
         postgresql_tuning(*args)
 
 
+@pytest.mark.parametrize(
+    ("cpus", "worker_class", "expected"),
+    [
+        (1, "sync", {"workers": 3, "threads": 1}),
+        (2, "sync", {"workers": 5, "threads": 1}),
+        ("4", "sync", {"workers": 9, "threads": 1}),
+        (2, "gthread", {"workers": 3, "threads": 4}),
+        (2, "uvicorn", {"workers": 2, "threads": 1}),
+        (8, "uvicorn", {"workers": 8, "threads": 1}),
+    ],
+)
+def test_gunicorn_workers(cpus, worker_class, expected):
+    assert gunicorn_workers(cpus, worker_class) == expected
+
+
+@pytest.mark.parametrize(("args", "message"), [((0, "sync"), "cpus"), ((2, "eventlet"), "worker_class")])
+def test_gunicorn_workers_refuses_bad_input(args, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        gunicorn_workers(*args)
+
+
 def test_filters_are_registered():
     filters = FilterModule().filters()
+    assert filters["gunicorn_workers"] is gunicorn_workers
     assert filters["memory_share"] is memory_share
     assert filters["postgresql_tuning"] is postgresql_tuning

@@ -1,0 +1,127 @@
+"""gunicorn behind nginx: socket activation, hardened unit, and zero failed requests
+while a reload switches releases and while the service restarts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from conftest import exposure, main_pid, request
+
+NAME = "hello.test"
+UNIT = "gunicorn-hello"
+
+
+class Load:
+    """A steady request loop through nginx, counting answers and failures."""
+
+    def __init__(self, address: str, threads: int = 4) -> None:
+        self.address = address
+        self.bodies: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                resp = request(self.address, NAME, timeout=10)
+                outcome = resp.body.decode().strip() if resp.status == 200 else f"HTTP {resp.status}"
+            except Exception as exc:  # every failed request counts, whatever the cause
+                outcome = f"error {exc!r}"
+            with self._lock:
+                if outcome.startswith(("HTTP", "error")):
+                    self.failures.append(outcome)
+                else:
+                    self.bodies[outcome] += 1
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        time.sleep(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(1)
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    @property
+    def total(self) -> int:
+        return sum(self.bodies.values()) + len(self.failures)
+
+
+def switch(host, release: str) -> None:
+    link = "/srv/hello/current"
+    out = host.run(f"ln -sfn /srv/hello/releases/{release} {link}.new && mv -T {link}.new {link}")
+    assert out.rc == 0, out.stderr
+
+
+def wait_for_body(address: str, body: str, seconds: float = 20) -> None:
+    for _ in range(int(seconds * 10)):
+        if request(address, NAME).body.decode().strip() == body:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"never answered {body!r}")
+
+
+def test_socket_and_service_run(host):
+    assert host.service(f"{UNIT}.socket").is_enabled
+    assert host.service(f"{UNIT}.socket").is_running
+    assert host.service(f"{UNIT}.service").is_running
+    sock = host.file(f"/run/{UNIT}.sock")
+    assert sock.is_socket
+    assert (sock.user, sock.group, sock.mode) == ("root", "www-data", 0o660)
+
+
+def test_unit_is_hardened_and_notify_type(host):
+    assert exposure(host, f"{UNIT}.service") <= 2.0
+    assert host.run(f"systemctl show -p Type --value {UNIT}").stdout.strip() == "notify"
+
+
+def test_workers_follow_the_cpus(host):
+    cpus = int(
+        host.ansible("setup", "filter=ansible_processor_vcpus")["ansible_facts"]["ansible_processor_vcpus"]
+    )
+    master = main_pid(host, UNIT)
+    workers = host.run(f"pgrep -P {master}").stdout.split()
+    assert len(workers) == cpus + 1  # gthread: CPUs + 1
+    assert host.run(f"ps -o user= -p {master}").stdout.strip() == "hello"
+
+
+def test_nginx_serves_the_current_release(address):
+    resp = request(address, NAME)
+    assert resp.status == 200
+    assert resp.body.decode().strip() == "release a"
+
+
+def test_reload_switches_release_without_a_failed_request(host, address):
+    master = main_pid(host, UNIT)
+    with Load(address) as load:
+        switch(host, "b")
+        assert host.run(f"systemctl reload {UNIT}").rc == 0
+        wait_for_body(address, "release b")
+    print(f"reload under load: {load.total} requests, {dict(load.bodies)}, {len(load.failures)} failed")
+    assert load.failures == []
+    assert load.bodies["release a"] > 0 and load.bodies["release b"] > 0
+    assert main_pid(host, UNIT) == master  # a reload, not a restart
+
+
+def test_restart_queues_requests_instead_of_failing_them(host, address):
+    master = main_pid(host, UNIT)
+    with Load(address) as load:
+        assert host.run(f"systemctl restart {UNIT}.service").rc == 0
+    print(f"restart under load: {load.total} requests, {len(load.failures)} failed")
+    assert load.failures == []
+    assert main_pid(host, UNIT) != master
+
+
+@pytest.mark.parametrize("release", ["a"])
+def test_switch_back(host, address, release):
+    switch(host, release)
+    assert host.run(f"systemctl reload {UNIT}").rc == 0
+    wait_for_body(address, f"release {release}")
