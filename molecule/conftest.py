@@ -12,6 +12,9 @@ import os
 import socket
 import ssl
 import subprocess
+import threading
+import time
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -147,3 +150,46 @@ def exposure(host, unit: str) -> float:
 
 def main_pid(host, unit: str) -> str:
     return host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()
+
+
+class Load:
+    """A steady request loop through nginx, counting answers and failures."""
+
+    def __init__(self, address: str, name: str, path: str = "/", threads: int = 4) -> None:
+        self.address = address
+        self.name = name
+        self.path = path
+        self.bodies: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                resp = request(self.address, self.name, self.path, timeout=10)
+                outcome = resp.body.decode().strip() if resp.status == 200 else f"HTTP {resp.status}"
+            except Exception as exc:  # every failed request counts, whatever the cause
+                outcome = f"error {exc!r}"
+            with self._lock:
+                if outcome.startswith(("HTTP", "error")):
+                    self.failures.append(outcome)
+                else:
+                    self.bodies[outcome] += 1
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        time.sleep(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(1)
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    @property
+    def total(self) -> int:
+        return sum(self.bodies.values()) + len(self.failures)

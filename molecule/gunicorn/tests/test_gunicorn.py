@@ -3,56 +3,13 @@ while a reload switches releases and while the service restarts."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 
 import pytest
-from conftest import exposure, main_pid, request
+from conftest import Load, exposure, main_pid, request
 
 NAME = "hello.test"
 UNIT = "gunicorn-hello"
-
-
-class Load:
-    """A steady request loop through nginx, counting answers and failures."""
-
-    def __init__(self, address: str, threads: int = 4) -> None:
-        self.address = address
-        self.bodies: Counter[str] = Counter()
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                resp = request(self.address, NAME, timeout=10)
-                outcome = resp.body.decode().strip() if resp.status == 200 else f"HTTP {resp.status}"
-            except Exception as exc:  # every failed request counts, whatever the cause
-                outcome = f"error {exc!r}"
-            with self._lock:
-                if outcome.startswith(("HTTP", "error")):
-                    self.failures.append(outcome)
-                else:
-                    self.bodies[outcome] += 1
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        time.sleep(1)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        time.sleep(1)
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
-
-    @property
-    def total(self) -> int:
-        return sum(self.bodies.values()) + len(self.failures)
 
 
 def switch(host, release: str) -> None:
@@ -101,7 +58,7 @@ def test_nginx_serves_the_current_release(address):
 
 def test_reload_switches_release_without_a_failed_request(host, address):
     master = main_pid(host, UNIT)
-    with Load(address) as load:
+    with Load(address, NAME) as load:
         switch(host, "b")
         assert host.run(f"systemctl reload {UNIT}").rc == 0
         wait_for_body(address, "release b")
@@ -113,7 +70,7 @@ def test_reload_switches_release_without_a_failed_request(host, address):
 
 def test_restart_queues_requests_instead_of_failing_them(host, address):
     master = main_pid(host, UNIT)
-    with Load(address) as load:
+    with Load(address, NAME) as load:
         assert host.run(f"systemctl restart {UNIT}.service").rc == 0
     print(f"restart under load: {load.total} requests, {len(load.failures)} failed")
     assert load.failures == []

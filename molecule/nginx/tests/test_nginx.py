@@ -89,3 +89,40 @@ def test_site_checker_refuses_a_broken_site_and_accepts_the_live_one(host):
     assert host.run(f"{checker} {live} /tmp/broken.conf").rc != 0
     # The live configuration is untouched by the check.
     assert host.run("nginx -t").rc == 0
+
+
+HASHED = "/static/css/site.0123456789ab.css"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_hashed_static_file_is_precompressed_and_immutable(address, encoding):
+    resp = request(address, NAME, HASHED, headers={"Accept-Encoding": encoding})
+    assert resp.status == 200
+    assert resp.header("Content-Encoding") == encoding
+    assert resp.header("Cache-Control") == "public, max-age=31536000, immutable"
+    assert resp.header("Strict-Transport-Security")  # security headers survive the location's own
+    assert len(resp.body) < 200  # 1,150 bytes of CSS, sent compressed
+
+
+def test_unhashed_static_file_gets_a_short_cache(address):
+    resp = request(address, NAME, "/static/css/plain.css")
+    assert resp.status == 200
+    assert resp.header("Cache-Control") == "public, max-age=3600"
+    assert resp.header("Content-Type") == "text/css"
+
+
+@pytest.mark.parametrize("path", ["/media/page.html", "/media/image.svg"])
+def test_uploaded_markup_is_a_download_never_rendered(address, path):
+    resp = request(address, NAME, path)
+    assert resp.status == 200
+    assert resp.header("Content-Type") == "application/octet-stream"
+    assert resp.header("Content-Disposition") == "attachment"
+    assert resp.header("Content-Security-Policy") == "sandbox"
+    assert resp.header("X-Content-Type-Options") == "nosniff"
+
+
+def test_other_uploads_are_sandboxed(address):
+    resp = request(address, NAME, "/media/photo.txt")
+    assert resp.status == 200
+    assert resp.header("Content-Security-Policy") == "sandbox"
+    assert resp.header("X-Content-Type-Options") == "nosniff"
