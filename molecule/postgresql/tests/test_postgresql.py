@@ -36,11 +36,22 @@ def tcp(address: str, user: str, password: str, sslmode: str = "require", db: st
     )
 
 
-def test_cluster_runs_hardened(host):
-    unit = host.service("postgresql@15-main")
+@pytest.fixture(scope="module")
+def version(host) -> str:
+    """The major version of the host's cluster: 15 on Debian 12, 17 on Debian 13."""
+    return host.run("pg_lsclusters --no-header").stdout.split()[0]
+
+
+def test_cluster_is_debians_version(host, version):
+    release = host.system_info.release.split(".")[0]
+    assert version == {"12": "15", "13": "17"}[release]
+
+
+def test_cluster_runs_hardened(host, version):
+    unit = host.service(f"postgresql@{version}-main")
     assert unit.is_running
     assert unit.is_enabled
-    assert exposure(host, "postgresql@15-main.service") <= 2.0
+    assert exposure(host, f"postgresql@{version}-main.service") <= 2.0
 
 
 def test_app_user_logs_in_by_peer_and_another_user_cannot(host):
@@ -124,7 +135,7 @@ def test_a_restart_only_change_restarts(host):
     assert not converge().failed
 
 
-def test_a_version_change_is_refused_before_any_change(host):
+def test_a_version_change_is_refused_before_any_change(host, version):
     run = converge(
         {
             "postgresql_version": "16",
@@ -132,7 +143,7 @@ def test_a_version_change_is_refused_before_any_change(host):
         }
     )
     assert run.failed
-    assert "already has a PostgreSQL 15 cluster" in run.output
+    assert f"already has a PostgreSQL {version} cluster" in run.output
     assert run.changed_tasks == []
     assert not host.file("/etc/apt/sources.list.d/djangoprod-postgresql.sources").exists
 
