@@ -193,3 +193,12 @@ class Load:
     @property
     def total(self) -> int:
         return sum(self.bodies.values()) + len(self.failures)
+
+
+def assert_refused(extra_vars: dict, named: str) -> Converge:
+    """A converge with bad inputs fails, names the input, and changes nothing."""
+    run = converge(extra_vars)
+    assert run.failed, run.output
+    assert named in run.output
+    assert run.changed_tasks == []
+    return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import converge, exposure, main_pid
+from conftest import assert_refused, converge, exposure, main_pid
 
 # A set and a get over memcached's text protocol, run on the host itself.
 ROUNDTRIP = (
@@ -83,7 +83,4 @@ def test_a_changed_limit_restarts_and_nothing_else_changes(host):
     ],
 )
 def test_bad_input_fails_naming_the_variable_and_changes_nothing(extra, named):
-    run = converge(extra)
-    assert run.failed
-    assert named in run.output
-    assert run.changed_tasks == []
+    assert_refused(extra, named)

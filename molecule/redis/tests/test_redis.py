@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis
-from conftest import converge, exposure, main_pid
+from conftest import assert_refused, converge, exposure, main_pid
 
 SECRET_FILE = "/etc/redis/djangoprod-app.secret"
 
@@ -111,7 +111,4 @@ def test_broker_usage_restarts_with_aof_and_noeviction(host, address, app_passwo
     ],
 )
 def test_bad_input_fails_naming_the_variable_and_changes_nothing(extra, named):
-    run = converge(extra)
-    assert run.failed
-    assert named in run.output
-    assert run.changed_tasks == []
+    assert_refused(extra, named)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import converge, exposure, main_pid
+from conftest import assert_refused, converge, exposure, main_pid
 
 
 def wait_for(host, path: str, seconds: float = 10) -> str:
@@ -97,7 +97,4 @@ def test_a_changed_worker_restarts_it(host):
     ],
 )
 def test_bad_input_fails_naming_the_variable(units, named):
-    run = converge({"systemd_units_list": units})
-    assert run.failed
-    assert named in run.output
-    assert run.changed_tasks == []
+    assert_refused({"systemd_units_list": units}, named)
