@@ -66,7 +66,7 @@ def test_a_changed_limit_restarts_and_nothing_else_changes(host):
     run = converge({"memcached_memory_mb": 72})
     assert not run.failed, run.output
     assert sorted(run.changed_tasks) == [
-        "djangoprod.stack.memcached : Restart memcached",
+        "djangoprod.stack.memcached : Restart memcached with its new configuration",
         "djangoprod.stack.memcached : Run memcached with its options, as its own user, sandboxed",
     ]
     assert main_pid(host, "memcached") != before

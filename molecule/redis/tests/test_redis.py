@@ -91,7 +91,7 @@ def test_broker_usage_restarts_with_aof_and_noeviction(host, address, app_passwo
     run = converge({"redis_usage": "broker"})
     assert not run.failed, run.output
     assert sorted(run.changed_tasks) == [
-        "djangoprod.stack.redis : Restart Redis",
+        "djangoprod.stack.redis : Restart Redis with its new configuration",
         "djangoprod.stack.redis : Write the Redis configuration",
     ]
     assert main_pid(host, "redis-server") != before
