@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import Load, exposure, main_pid, request
+from conftest import Load, converge, exposure, main_pid, request
 
 NAME = "hello.test"
 UNIT = "gunicorn-hello"
@@ -82,3 +82,27 @@ def test_switch_back(host, address, release):
     switch(host, release)
     assert host.run(f"systemctl reload {UNIT}").rc == 0
     wait_for_body(address, f"release {release}")
+
+
+def test_an_asgi_release_runs_on_the_uvicorn_worker(host, address):
+    switch(host, "c")
+    asgi = {
+        "gunicorn_worker_class": "uvicorn",
+        # Debian's uvicorn still bundles the worker; projects add uvicorn-worker.
+        "gunicorn_uvicorn_worker_class": "uvicorn.workers.UvicornWorker",
+        "gunicorn_app_module": "asgi:application",
+    }
+    try:
+        run = converge(asgi)
+        assert not run.failed, run.output
+        wait_for_body(address, "release c (asgi)")
+        cpus = int(
+            host.ansible("setup", "filter=ansible_processor_vcpus")["ansible_facts"][
+                "ansible_processor_vcpus"
+            ]
+        )
+        assert len(host.run(f"pgrep -P {main_pid(host, UNIT)}").stdout.split()) == cpus
+    finally:
+        switch(host, "a")
+        assert not converge().failed
+    wait_for_body(address, "release a")
