@@ -1,0 +1,2 @@
+// Marks the page as scripted: proves the hashed script loaded.
+document.documentElement.dataset.scripted = "yes";
