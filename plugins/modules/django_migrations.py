@@ -13,8 +13,8 @@ description:
   - Runs a few lines of Django in a release (through its runner) and compares the
     migrations its code holds with the ones the database has applied.
   - O(pending) are the release's migrations the database lacks (what C(migrate) would apply).
-  - O(ahead) are migrations the database has applied that the release does not know:
-    code older than the database (a rollback target). For each such app it gives the
+  - O(ahead) are migrations the database has applied that the release does not know,
+    as when code older than the database is a rollback's target. For each such app it gives the
     release's newest migration, and O(commands) the C(migrate <app> <migration>) commands
     that bring the database back to what the release knows; they must run in the newer
     release, which holds the migrations to unapply.

@@ -1,0 +1,201 @@
+"""The app role deploying the example project: v1 (the converge), v2 (code only, under a
+steady request loop), v3 (a failing migration), a rollback refused while the database is
+ahead and allowed after the printed migrate; secrets never in the output or in
+world-readable files. The tests run in order: each builds on the one before."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import Load, converge, request
+
+NAME = "guestbook.test"
+ROOT = "/srv/guestbook"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "guestbook"
+CACHE_PASSWORD = "redis-molecule-3f9c2e7d1b8a"
+ROLLBACK = "../../playbooks/rollback.yml"
+OUTPUTS: list[str] = []
+
+MIGRATION = """
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("entries", "{previous}")]
+    operations = [{operations}]
+"""
+
+
+def version(tmp: Path, name: str, greeting: str, migrations: dict[str, str]) -> Path:
+    """A copy of the example project with another greeting and more migrations."""
+    copy = tmp / name
+    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    settings = copy / "guestbook" / "settings.py"
+    settings.write_text(settings.read_text().replace("Welcome to the guestbook", greeting))
+    previous = "0001_initial"
+    for migration, operations in migrations.items():
+        (copy / "entries" / "migrations" / f"{migration}.py").write_text(
+            MIGRATION.format(previous=previous, operations=operations)
+        )
+        previous = migration
+    return copy
+
+
+V2_MIGRATIONS = {
+    "0002_entry_mood": 'migrations.AddField("entry", "mood", models.CharField(max_length=20, default=""))'
+}
+V3_MIGRATIONS = {
+    **V2_MIGRATIONS,
+    "0003_broken": 'migrations.RunSQL("SELECT * FROM no_such_table")',
+}
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("versions")
+    return {
+        "v2": version(tmp, "v2", "Version two", V2_MIGRATIONS),
+        "v3": version(tmp, "v3", "Version three", V3_MIGRATIONS),
+    }
+
+
+def current(host) -> str:
+    return host.file(f"{ROOT}/current").linked_to
+
+
+def hello(address: str) -> str:
+    return request(address, NAME, "/hello/").body.decode().strip()
+
+
+def run(extra: dict | None = None, playbook: str = "converge.yml"):
+    # the collection's playbooks pick their hosts from this (webservers:workers by default)
+    result = converge({"djangoprod_app_hosts": "all", **(extra or {})}, playbook)
+    OUTPUTS.append(result.output)
+    return result
+
+
+def test_v1_serves_its_page_through_nginx(address):
+    page = request(address, NAME, "/")
+    assert page.status == 200
+    body = page.body.decode()
+    assert "Welcome to the guestbook" in body
+    assert re.search(r'href="/static/entries/site\.[0-9a-f]{12}\.css"', body)
+    assert request(address, NAME, "/healthz/").body == b'{"database": "ok", "cache": "ok"}'
+
+
+def test_static_files_are_hashed_precompressed_and_served_by_nginx(host, address):
+    body = request(address, NAME, "/").body.decode()
+    css = re.search(r"/static/entries/site\.[0-9a-f]{12}\.css", body)[0]
+    resp = request(address, NAME, css, headers={"Accept-Encoding": "gzip"})
+    assert resp.status == 200
+    assert resp.headers["content-encoding"] == "gzip"
+    assert "immutable" in resp.headers["cache-control"]
+    assert host.file(f"{ROOT}/shared/static/{css.removeprefix('/static/')}.br").exists
+
+
+def test_code_is_read_only_to_the_app_and_secrets_are_root_only(host):
+    release = f"{ROOT}/{current(host).split(ROOT + '/')[-1]}"
+    assert host.file(f"{release}/manage.py").user == "root"
+    assert host.run(f"runuser -u guestbook -- touch {release}/x").rc != 0
+    assert host.run(f"runuser -u guestbook -- touch {release}/static/x").rc != 0
+    assert (
+        host.run(f"runuser -u guestbook -- touch {ROOT}/shared/media/x && rm {ROOT}/shared/media/x").rc == 0
+    )
+    secrets = host.file("/etc/djangoprod/guestbook")
+    assert (secrets.user, secrets.mode) == ("root", 0o700)
+    assert host.file("/etc/djangoprod/guestbook/secret_key").mode == 0o600
+    settings = host.file(f"{release}/djangoprod_settings.py").content_string
+    assert "DEBUG = False" in settings
+    assert CACHE_PASSWORD not in settings
+
+
+def test_check_deploy_is_clean_and_manage_runs_as_the_app(host):
+    check = host.run("/usr/local/sbin/guestbook-manage check --deploy --fail-level WARNING")
+    assert check.rc == 0, check.stdout + check.stderr
+    assert "no issues" in check.stdout
+    who = host.run("/usr/local/sbin/guestbook-manage shell -v 0 -c 'import os; print(os.getuid())'")
+    assert who.stdout.strip().splitlines()[-1] == host.run("id -u guestbook").stdout.strip()
+
+
+def test_the_page_writes_and_reads_the_database(host, address):
+    host.run(
+        "/usr/local/sbin/guestbook-manage shell -v 0 -c "
+        "\"from entries.models import Entry; Entry.objects.create(author='t', text='kept')\""
+    )
+    assert request(address, NAME, "/count/").body == b'{"entries": 1}'
+
+
+def test_v2_code_only_deploy_without_a_failed_request(host, address, versions):
+    before = current(host)
+    with Load(address, NAME, "/hello/") as load:
+        result = run({"app_source_path": str(versions["v2"])})
+    print(f"v2 deploy under load: {load.total} requests, {dict(load.bodies)}, {len(load.failures)} failed")
+    assert result.rc == 0, result.output[-3000:]
+    assert load.failures == []
+    assert load.bodies["Welcome to the guestbook"] > 0 and load.bodies["Version two"] > 0
+    assert current(host) != before
+    assert hello(address) == "Version two"
+    # same dependencies: the virtualenv was reused, nothing installed
+    assert "djangoprod.stack.app : Install the dependencies" not in result.changed_tasks
+    assert "djangoprod.stack.app : Migrate the database" in result.changed_tasks
+    assert request(address, NAME, "/count/").body == b'{"entries": 1}'  # data kept
+
+
+def test_the_same_version_again_changes_nothing(versions):
+    result = run({"app_source_path": str(versions["v2"])})
+    assert result.rc == 0
+    assert result.changed_tasks == []
+
+
+def test_v3_with_a_failing_migration_leaves_v2_serving(host, address, versions):
+    before = current(host)
+    releases = set(host.run(f"ls {ROOT}/releases").stdout.split())
+    result = run({"app_source_path": str(versions["v3"])})
+    assert result.rc != 0
+    assert "failed before going live" in result.output
+    assert "no_such_table" in result.output
+    assert current(host) == before
+    assert set(host.run(f"ls {ROOT}/releases").stdout.split()) == releases  # v3's directory is gone
+    assert hello(address) == "Version two"
+
+
+def test_rollback_is_refused_while_the_database_is_ahead(host, address):
+    result = run(playbook=ROLLBACK)
+    assert result.rc != 0
+    assert "guestbook-manage migrate entries 0001_initial" in result.output
+    assert hello(address) == "Version two"
+
+
+def test_rollback_after_the_printed_migrate(host, address):
+    out = host.run("/usr/local/sbin/guestbook-manage migrate entries 0001_initial")
+    assert out.rc == 0, out.stderr
+    with Load(address, NAME, "/hello/") as load:
+        result = run(playbook=ROLLBACK)
+    print(f"rollback under load: {load.total} requests, {dict(load.bodies)}, {len(load.failures)} failed")
+    assert result.rc == 0, result.output[-3000:]
+    assert load.failures == []
+    assert hello(address) == "Welcome to the guestbook"
+    assert request(address, NAME, "/count/").body == b'{"entries": 1}'
+
+
+def test_releases_are_recorded_and_listed(host):
+    result = run(playbook="../../playbooks/releases.yml")
+    assert result.rc == 0
+    assert "deploy by" in result.output and "rollback by" in result.output
+    assert re.search(r"\* [0-9a-f]{12}-[0-9a-f]{8}  built ", result.output)
+
+
+def test_secrets_never_in_the_output_or_world_readable_files(host):
+    secret_key = host.run("cat /etc/djangoprod/guestbook/secret_key").stdout.strip()
+    assert len(secret_key) == 64
+    for output in OUTPUTS:
+        assert secret_key not in output
+        assert CACHE_PASSWORD not in output
+    for secret in (secret_key, CACHE_PASSWORD):
+        found = host.run(f"grep -rlsF -- {secret} /etc /srv /var/log /run /tmp /var/lib/redis").stdout.split()
+        readable = [p for p in found if host.file(p).mode & 0o004]
+        assert readable == [], readable
+        assert host.run(f"journalctl --no-pager | grep -cF -- {secret}").stdout.strip() == "0"
