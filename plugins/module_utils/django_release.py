@@ -1,6 +1,6 @@
 # Copyright: djangoprod.stack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared by the modules that run a release's Django: the runner option and check parsing."""
+"""Shared by the modules that run a release's Django: parsing what it prints."""
 
 from __future__ import annotations
 
