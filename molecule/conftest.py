@@ -9,11 +9,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
 
@@ -80,6 +82,7 @@ def request(
     context: ssl.SSLContext | None = None,
     method: str = "GET",
     headers: dict[str, str] | None = None,
+    body: bytes | None = None,
     timeout: float = 10,
 ) -> Response:
     """One real HTTP(S) request to `address`, with SNI and Host set to `host`."""
@@ -89,7 +92,7 @@ def request(
     else:
         conn = http.client.HTTPConnection(address, 80, timeout=timeout)
     try:
-        conn.request(method, path, headers={"Host": host, **(headers or {})})
+        conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
         resp = conn.getresponse()
         body = resp.read()
         tls_version = cert = None
@@ -99,6 +102,49 @@ def request(
         return Response(resp.status, resp.headers, body, tls_version, cert)
     finally:
         conn.close()
+
+
+class Browser:
+    """A client that keeps its cookies across requests and posts forms with Django's
+    CSRF token, as a browser does."""
+
+    def __init__(self, address: str, host: str) -> None:
+        self.address, self.host = address, host
+        self.cookies: dict[str, str] = {}
+
+    def _send(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = request(
+            self.address,
+            self.host,
+            path,
+            method=method,
+            body=body,
+            headers={**({"Cookie": cookie} if cookie else {}), **(headers or {})},
+        )
+        for value in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response
+
+    def get(self, path: str) -> Response:
+        return self._send("GET", path)
+
+    def post(self, path: str, fields: dict[str, str]) -> Response:
+        """Posts `fields` to `path` with the CSRF token of the form the page at `path` holds."""
+        page = self.get(path).body.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token, f"no CSRF token in the form at {path}"
+        form = urllib.parse.urlencode({"csrfmiddlewaretoken": token.group(1), **fields}).encode()
+        return self._send(
+            "POST",
+            path,
+            form,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Referer": f"https://{self.host}{path}",
+            },
+        )
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,148 @@
+"""The site split over a load balancer, two web servers, a database server, a cache
+server and a worker: service ports open only to the hosts that use them, the same
+secrets and settings on both web servers, migrations run once, a rolling deploy
+through the load balancer without a failed request, and a worker using the database.
+
+Each test names the host it runs on; testinfra's `host` is not used."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import testinfra
+from conftest import Browser, Load, converge, host_address, request
+
+NAME = "guestbook.test"
+HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "guestbook"
+MIGRATION = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("entries", "0001_initial")]
+    operations = [migrations.AddField("entry", "mood", models.CharField(max_length=20, default=""))]
+"""
+
+
+@pytest.fixture(scope="module")
+def hosts() -> dict:
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return {
+        name: testinfra.get_host(f"ansible://djp-cluster-{name}?ansible_inventory={inventory}")
+        for name in HOSTS
+    }
+
+
+@pytest.fixture(scope="module")
+def addresses() -> dict[str, str]:
+    return {name: host_address(f"djp-cluster-{name}") for name in HOSTS}
+
+
+def reaches(client, address: str, port: int) -> bool:
+    """Whether a TCP connection from `client` to address:port opens within 3 seconds."""
+    return client.run(f"timeout 3 bash -c '</dev/tcp/{address}/{port}'").rc == 0
+
+
+@pytest.mark.parametrize(
+    "server,port", [("db", 5432), ("cache", 6379), ("cache", 11211)], ids=["postgresql", "redis", "memcached"]
+)
+def test_service_ports_answer_the_app_hosts_and_not_the_lb(hosts, addresses, server, port):
+    for client in ("web1", "web2", "worker"):
+        assert reaches(hosts[client], addresses[server], port), f"{client} cannot reach {server}:{port}"
+    assert not reaches(hosts["lb"], addresses[server], port), f"the lb reaches {server}:{port}"
+
+
+def test_web_servers_share_the_secret_key_and_the_settings(hosts):
+    def fingerprint(name: str) -> tuple[str, str, str]:
+        host = hosts[name]
+        key = host.run("sha256sum /etc/djangoprod/guestbook/secret_key").stdout.split()[0]
+        settings = host.run("sha256sum /srv/guestbook/current/djangoprod_settings.py").stdout.split()[0]
+        return key, settings, host.file("/srv/guestbook/current").linked_to
+
+    web1, web2 = fingerprint("web1"), fingerprint("web2")
+    assert web1 == web2
+    assert re.fullmatch(r"[0-9a-f]{64}", web1[0])
+
+
+def test_the_site_answers_through_the_lb_from_both_web_servers(hosts, addresses):
+    browser = Browser(addresses["lb"], NAME)
+    response = browser.post("/", {"author": "cluster test", "text": "through the load balancer"})
+    assert response.status == 302, response.body[:500]
+    assert "through the load balancer" in browser.get("/").body.decode()
+
+    # the load balancer spreads requests over both web servers' nginx
+    def hellos(name: str) -> int:
+        out = hosts[name].run("grep -c 'GET /hello/' /var/log/nginx/access.log || true")
+        return int(out.stdout.strip() or 0)
+
+    before = {name: hellos(name) for name in ("web1", "web2")}
+    for _ in range(20):
+        assert request(addresses["lb"], NAME, "/hello/").status == 200
+    after = {name: hellos(name) for name in ("web1", "web2")}
+    assert all(after[name] > before[name] for name in after), (before, after)
+
+
+def test_the_worker_reads_the_database(hosts, addresses):
+    worker = hosts["worker"]
+    assert worker.service("guestbook-tally").is_running
+    assert not worker.socket("tcp://0.0.0.0:443").is_listening  # no web part on a worker
+    count = request(addresses["lb"], NAME, "/count/").body.decode()
+    entries = int(re.search(r"\d+", count).group(0))
+    journal = ""
+    for _ in range(10):
+        journal = worker.run("journalctl -u guestbook-tally --no-pager -o cat -n 3").stdout
+        if f"tally: {entries} entries" in journal:
+            break
+        worker.run("sleep 1")
+    assert f"tally: {entries} entries" in journal, journal
+
+
+def deploy_hosts(output: str, task: str, state: str = "changed") -> list[str]:
+    """The hosts for which `task` reported `state` in an ansible-playbook output."""
+    hosts, current = [], None
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            current = line.split("[", 1)[1].rsplit("]", 1)[0]
+        elif current and current.endswith(task) and line.startswith(f"{state}: ["):
+            hosts.append(line.split("[", 1)[1].split("]", 1)[0].split(" ")[0])
+    return hosts
+
+
+def test_a_rolling_deploy_through_the_lb_fails_no_request(hosts, addresses, tmp_path):
+    v2 = tmp_path / "v2"
+    shutil.copytree(EXAMPLE, v2, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    settings = v2 / "guestbook" / "settings.py"
+    settings.write_text(settings.read_text().replace("Welcome to the guestbook", "Version two"))
+    (v2 / "entries" / "migrations" / "0002_entry_mood.py").write_text(MIGRATION)
+    before = hosts["web1"].file("/srv/guestbook/current").linked_to
+
+    with Load(addresses["lb"], NAME, "/hello/") as load:
+        result = converge(
+            {"djangoprod_source_path": str(v2), "djangoprod_deploy_serial": 1}, "../../playbooks/deploy.yml"
+        )
+    print(
+        f"rolling deploy through the lb: {load.total} requests, {dict(load.bodies)}, "
+        f"{len(load.failures)} failed"
+    )
+    assert result.rc == 0, result.output[-4000:]
+    assert load.failures == []
+    assert load.bodies["Welcome to the guestbook"] > 0 and load.bodies["Version two"] > 0
+    # one web server at a time left the lb and came back
+    drained = deploy_hosts(result.output, "Take the backend out of the upstream, or put it back")
+    assert sorted(drained) == sorted(
+        ["djp-cluster-web1", "djp-cluster-web1", "djp-cluster-web2", "djp-cluster-web2"]
+    )
+    # the database was migrated once, by the first host
+    assert deploy_hosts(result.output, "Migrate the database") == ["djp-cluster-web1"]
+    for name in ("web1", "web2", "worker"):
+        current = hosts[name].file("/srv/guestbook/current").linked_to
+        assert current != before
+    assert request(addresses["lb"], NAME, "/hello/").body.decode().strip() == "Version two"
+    # both back in the lb's upstream
+    site = hosts["lb"].file("/etc/nginx/sites-enabled/djangoprod.conf").content_string
+    assert " down;" not in site
+    assert hosts["lb"].run("ls -A /etc/nginx/djangoprod-drained").stdout.strip() == ""

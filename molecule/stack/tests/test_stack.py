@@ -1,0 +1,123 @@
+"""The whole site on one host, as a user with one VPS runs it: the example project
+over HTTPS through nginx, with its database, session, cache, static files, admin and
+a worker; and the cache is never integral: with Redis and Memcached stopped the site
+still answers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import Browser, request
+
+NAME = "guestbook.test"
+MANAGE = "/usr/local/sbin/guestbook-manage"
+
+
+@pytest.fixture(scope="module")
+def browser(address) -> Browser:
+    return Browser(address, NAME)
+
+
+def redis_cli(host, *args: str) -> str:
+    password = "REDISCLI_AUTH=$(cat /etc/djangoprod/guestbook/cache_password)"
+    out = host.run(f"{password} redis-cli --no-auth-warning --user app {' '.join(args)}")
+    assert out.rc == 0, out.stderr
+    return out.stdout
+
+
+def visits(response) -> int:
+    found = re.search(r'<span id="visits">(\d+)</span>', response.body.decode())
+    assert found, response.body.decode()[:500]
+    return int(found.group(1))
+
+
+def test_the_page_writes_and_reads_the_database(browser):
+    response = browser.post("/", {"author": "stack test", "text": "written through nginx"})
+    assert response.status == 302, response.body[:500]
+    page = browser.get("/")
+    assert page.status == 200
+    assert "written through nginx" in page.body.decode()
+
+
+def test_the_session_survives_requests_and_lives_in_the_cache(host, browser):
+    first = visits(browser.get("/"))
+    assert visits(browser.get("/")) == first + 1
+    session = browser.cookies["sessionid"]
+    # cached_db: the session is in Redis (and in the database behind it)
+    assert redis_cli(host, "EXISTS", f":1:django.contrib.sessions.cached_db{session}").strip() == "1"
+
+
+def test_static_files_are_hashed_and_served_by_nginx(host, browser):
+    page = browser.get("/").body.decode()
+    css = re.search(r'href="(/static/entries/site\.[0-9a-f]{12}\.css)"', page)
+    assert css, page[:800]
+    response = request(browser.address, NAME, css.group(1))
+    assert response.status == 200
+    assert "immutable" in response.header("Cache-Control")
+    # the file on disk is nginx's to serve: gunicorn never sees the request
+    assert host.file(f"/srv/guestbook/shared{css.group(1)}").exists
+
+
+def test_admin_login_works(host, address):
+    out = host.run(
+        f'{MANAGE} shell -c "from django.contrib.auth.models import User; '
+        "User.objects.filter(username='admin').exists() or "
+        "User.objects.create_superuser('admin', 'admin@guestbook.test', 'stack-admin-pw-7d3f')\""
+    )
+    assert out.rc == 0, out.stderr
+    admin = Browser(address, NAME)
+    credentials = {"username": "admin", "password": "stack-admin-pw-7d3f", "next": "/admin/"}
+    response = admin.post("/admin/login/?next=/admin/", credentials)
+    assert response.status == 302, response.body.decode()[:800]
+    assert response.header("Location") == "/admin/"
+    page = admin.get("/admin/")
+    assert page.status == 200
+    assert "Site administration" in page.body.decode()
+
+
+def test_check_deploy_is_clean(host):
+    out = host.run(f"{MANAGE} check --deploy --fail-level WARNING")
+    assert out.rc == 0, out.stdout + out.stderr
+    assert "no issues" in out.stdout
+
+
+def test_the_worker_reads_the_database(host):
+    assert host.service("guestbook-tally").is_running
+    journal = host.run("journalctl -u guestbook-tally --no-pager -o cat -n 20").stdout
+    assert re.search(r"tally: [1-9]\d* entries", journal), journal
+
+
+def test_health_check_sees_database_and_cache(address):
+    health = json.loads(request(address, NAME, "/healthz/").body)
+    assert health == {"database": "ok", "cache": "ok"}
+
+
+def test_the_site_answers_with_the_cache_servers_stopped(host, address, browser):
+    assert host.run("systemctl stop redis-server memcached").rc == 0
+    try:
+        assert not host.service("redis-server").is_running
+        before = visits(browser.get("/"))
+        assert visits(browser.get("/")) == before + 1  # sessions from the database alone
+        response = browser.post("/", {"author": "stack test", "text": "written without a cache"})
+        assert response.status == 302
+        assert "written without a cache" in browser.get("/").body.decode()
+        health = request(address, NAME, "/healthz/")
+        assert health.status == 200
+        assert json.loads(health.body)["database"] == "ok"
+    finally:
+        host.run("systemctl start redis-server memcached")
+    assert host.service("redis-server").is_running
+    assert browser.get("/").status == 200
+
+
+def test_only_ssh_and_the_web_listen_beyond_loopback(host):
+    sockets = host.run("ss -Hltn").stdout.split("\n")
+    exposed = set()
+    for line in filter(None, sockets):
+        local = line.split()[3]
+        address, port = local.rsplit(":", 1)
+        if address not in ("127.0.0.1", "[::1]", "127.0.0.53%lo"):
+            exposed.add(int(port))
+    assert exposed <= {22, 80, 443}, exposed
