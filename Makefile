@@ -23,8 +23,9 @@ step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 help:
 	@echo "make demo       converge a local test host with site.yml and show it answering HTTPS"
 	@echo "make demo-down  remove the demo host"
-	@echo "make test       lint, unit tests, every molecule scenario, collection install test"
-	@echo "make lint | unit | molecule | integration | build | images | venv"
+	@echo "make test       lint, unit tests, ansible-test sanity, collection install test, every molecule scenario"
+	@echo "make lint | unit | sanity | molecule | integration | build | images | venv"
+	@echo "bench/run       benchmarks (not part of make test)"
 
 $(VENV)/.installed: requirements-dev.txt
 	$(call step,controller tooling: $(VENV) from requirements-dev.txt (about a minute the first time))
@@ -51,13 +52,18 @@ images: engine
 lint: venv
 	$(call step,ansible-lint (profile production) and ruff)
 	ansible-lint
-	ruff check plugins tests molecule
-	ruff format --check plugins tests molecule
+	ruff check plugins tests molecule roles/app/files bench/run
+	ruff format --check plugins tests molecule roles/app/files bench/run
 
 .PHONY: unit
 unit: venv
 	$(call step,pytest unit tests (plugins))
 	pytest -q tests/unit
+
+.PHONY: sanity
+sanity: venv
+	$(call step,ansible-test sanity on a copy of the collection)
+	tests/tools/sanity
 
 .PHONY: molecule
 molecule: venv images
@@ -70,7 +76,7 @@ integration: venv images
 	pytest -q -p no:cacheprovider tests/integration
 
 .PHONY: test
-test: venv images lint unit integration molecule
+test: venv images lint unit sanity integration molecule
 	$(call step,all tests passed)
 
 .PHONY: build

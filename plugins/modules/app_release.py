@@ -22,7 +22,7 @@ description:
   - V(prune) keeps the current release and the O(keep) most recently used ones, removing
     older releases, half-built ones, virtualenvs no kept release uses, and static files
     no kept release holds.
-author: djangoprod.stack contributors
+author: djangoprod.stack contributors (@djangoprod)
 options:
   root:
     description: The application's directory (C(/srv/<app>)).

@@ -15,7 +15,7 @@ description:
   - Returns every issue Django reported as structured data, and fails listing them when
     any is at or above O(fail_level), or when the settings do not compile or import.
   - Changes nothing; safe in check mode.
-author: djangoprod.stack contributors
+author: djangoprod.stack contributors (@djangoprod)
 options:
   runner:
     description:
@@ -43,6 +43,7 @@ attributes:
     description: The checks run in check mode too; nothing is changed either way.
   diff_mode:
     support: none
+    description: Reports no diff.
 """
 
 EXAMPLES = r"""
@@ -59,13 +60,23 @@ issues:
   type: list
   elements: dict
   contains:
-    id: {description: The check's id, e.g. C(security.W004)., type: str}
-    level: {description: CRITICAL, ERROR, WARNING, INFO or DEBUG., type: str}
-    object: {description: What the issue is about (C(?) for the settings)., type: str}
-    message: {description: Django's message., type: str}
-    hint: {description: Django's hint, if any., type: str}
+    id:
+      description: The check's id, for example C(security.W004).
+      type: str
+    level:
+      description: One of C(CRITICAL), C(ERROR), C(WARNING), C(INFO), C(DEBUG).
+      type: str
+    object:
+      description: What the issue is about (C(?) for the settings).
+      type: str
+    message:
+      description: Django's message.
+      type: str
+    hint:
+      description: Django's hint, if any.
+      type: str
 ids:
-  description: The ids of O(issues).
+  description: The ids of RV(issues).
   returned: when the checks ran
   type: list
   elements: str

@@ -12,14 +12,14 @@ short_description: How a release's migrations stand against the database
 description:
   - Runs a few lines of Django in a release (through its runner) and compares the
     migrations its code holds with the ones the database has applied.
-  - O(pending) are the release's migrations the database lacks (what C(migrate) would apply).
-  - O(ahead) are migrations the database has applied that the release does not know,
+  - RV(pending) are the release's migrations the database lacks (what C(migrate) would apply).
+  - RV(ahead) are migrations the database has applied that the release does not know,
     as when code older than the database is a rollback's target. For each such app it gives the
-    release's newest migration, and O(commands) the C(migrate <app> <migration>) commands
+    release's newest migration, and RV(commands) the C(migrate <app> <migration>) commands
     that bring the database back to what the release knows; they must run in the newer
     release, which holds the migrations to unapply.
   - Reads only; changes nothing.
-author: djangoprod.stack contributors
+author: djangoprod.stack contributors (@djangoprod)
 options:
   runner:
     description:
@@ -34,6 +34,7 @@ attributes:
     description: Reads only, in check mode too.
   diff_mode:
     support: none
+    description: Reports no diff.
 """
 
 EXAMPLES = r"""
@@ -56,9 +57,16 @@ ahead:
   type: list
   elements: dict
   contains:
-    app: {description: The app label., type: str}
-    migrations: {description: The applied migrations unknown to the release., type: list, elements: str}
-    target: {description: The release's newest migration of the app, or C(zero)., type: str}
+    app:
+      description: The app label.
+      type: str
+    migrations:
+      description: The applied migrations unknown to the release.
+      type: list
+      elements: str
+    target:
+      description: The release's newest migration of the app, or C(zero).
+      type: str
 commands:
   description: The C(migrate) commands (manage.py arguments) that bring the database back to the release.
   returned: success

@@ -16,7 +16,7 @@ description:
   - When O(value) is given (from a vault), the file is made to hold exactly that value.
   - The secret is never part of the diff. Set C(no_log) on the task, as the
     return value holds it.
-author: djangoprod.stack contributors
+author: djangoprod.stack contributors (@djangoprod)
 options:
   path:
     description: File that holds the secret.
@@ -44,7 +44,9 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode a missing secret is generated and returned but not written.
+    description:
+      - In check mode a missing secret is generated and returned but not written (its
+        directory may be missing too, as an earlier task of a real run creates it).
   diff_mode:
     support: full
     description: The diff says whether the secret changes, never what it is.
@@ -81,7 +83,7 @@ _ALPHABET = string.ascii_letters + string.digits + "-_"
 
 
 def generate(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return "".join(secrets.choice(_ALPHABET) for _position in range(length))
 
 
 def read(path: str) -> str | None:
@@ -121,7 +123,8 @@ def main() -> None:
     path = module.params["path"]
     if module.params["length"] < 16:
         module.fail_json(msg=f"length must be at least 16, got {module.params['length']}")
-    if not os.path.isdir(os.path.dirname(path) or "."):
+    # In check mode the directory may be one an earlier task would have created.
+    if not os.path.isdir(os.path.dirname(path) or ".") and not module.check_mode:
         module.fail_json(msg=f"the directory of path {path} does not exist; create it first")
 
     current = read(path)

@@ -13,9 +13,9 @@ description:
   - Packs a directory (a Django project on the controller) into a gzipped tar whose bytes
     depend only on the files' paths, contents and executable bits, never on times or
     owners, so the same code always gives the same archive and the same checksum.
-  - The checksum names the release a deploy builds: an unchanged project deploys nothing.
-  - Run it on the controller (C(delegate_to: localhost)).
-author: djangoprod.stack contributors
+  - The checksum names the release a deploy builds, so an unchanged project deploys nothing.
+  - Run it on the controller (with C(delegate_to) V(localhost)).
+author: djangoprod.stack contributors (@djangoprod)
 options:
   src:
     description: The directory to pack.
@@ -52,6 +52,7 @@ attributes:
     description: In check mode the checksum is computed but no archive is written.
   diff_mode:
     support: none
+    description: Reports no diff.
 """
 
 EXAMPLES = r"""

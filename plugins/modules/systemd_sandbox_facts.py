@@ -11,12 +11,13 @@ version_added: 0.1.0
 short_description: Find out which systemd sandboxing options work on this host
 description:
   - Starts a transient unit with each option that needs kernel privileges a
-    container may lack (user namespaces for C(PrivateUsers=), C(DynamicUser=)) and
+    container may lack (user namespaces for C(PrivateUsers=), C(DynamicUser=)), run
+    as the hardened units run (a non-root user, C(ProtectProc=invisible)), and
     reports which of them work.
   - Unit drop-ins use this to harden services as far as the host allows, instead of
     breaking them where an option cannot be applied (an LXC or docker guest, say).
   - Changes nothing on the host.
-author: djangoprod.stack contributors
+author: djangoprod.stack contributors (@djangoprod)
 options: {}
 attributes:
   check_mode:
@@ -24,6 +25,7 @@ attributes:
     description: The probes run in check mode too; they change nothing.
   diff_mode:
     support: none
+    description: Reports no diff.
 """
 
 EXAMPLES = r"""
@@ -49,9 +51,12 @@ dynamic_user:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# Each option as the hardened units use it: for a non-root user and with their /proc
+# options (in a docker guest PrivateUsers= works alone, but not for a non-root user
+# together with ProtectProc=invisible, which then needs a new /proc in the namespace).
 PROBES = {
-    "private_users": ["PrivateUsers=yes"],
-    "dynamic_user": ["DynamicUser=yes"],
+    "private_users": ["User=nobody", "PrivateUsers=yes", "ProtectProc=invisible", "ProcSubset=pid"],
+    "dynamic_user": ["DynamicUser=yes", "ProtectProc=invisible", "ProcSubset=pid"],
 }
 
 
@@ -59,7 +64,7 @@ def probe(module: AnsibleModule, systemd_run: str, properties: list[str]) -> boo
     cmd = [systemd_run, "--wait", "--quiet", "--collect", "--pipe"]
     for prop in properties:
         cmd += ["-p", prop]
-    rc, _, _ = module.run_command([*cmd, "/bin/true"])
+    rc, _out, _err = module.run_command([*cmd, "/bin/true"])
     return rc == 0
 
 

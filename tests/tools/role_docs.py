@@ -54,7 +54,7 @@ def render(readme: str, table: str) -> str:
     head, sep, rest = readme.partition(BEGIN)
     if not sep:
         raise SystemExit(f"missing marker {BEGIN!r}")
-    _, sep, tail = rest.partition(END)
+    _head, sep, tail = rest.partition(END)
     if not sep:
         raise SystemExit(f"missing marker {END!r}")
     return f"{head}{BEGIN}\n{table}\n{END}{tail}"

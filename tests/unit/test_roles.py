@@ -67,6 +67,9 @@ def test_public_variables_carry_the_role_prefix(role: str) -> None:
 
 def test_role_readmes_match_their_argument_specs() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tests/tools/role_docs.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(ROOT / "tests/tools/role_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout

@@ -84,3 +84,10 @@ def test_missing_directory_fails_clearly(tmp_path: Path, capsys) -> None:
     result = run(capsys, path=str(tmp_path / "nowhere" / "secret"))
     assert result["failed"]
     assert "does not exist" in result["msg"]
+
+
+def test_check_mode_accepts_a_directory_a_real_run_would_create(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "not-yet" / "secret"
+    result = run(capsys, path=str(path), _ansible_check_mode=True)
+    assert result["changed"] and result["generated"]
+    assert not path.parent.exists()
