@@ -199,10 +199,18 @@ def main_pid(host, unit: str) -> str:
 
 
 class Load:
-    """A steady request loop through nginx, counting answers and failures."""
+    """A steady request loop through nginx, counting answers and failures.
 
-    def __init__(self, address: str, name: str, path: str = "/", threads: int = 4) -> None:
+    A request fails on an error status, a broken connection, or no answer within
+    `timeout` seconds (by default gunicorn's own worker timeout: while new workers load
+    the app on a busy test machine, requests wait in the socket's queue, late but
+    answered)."""
+
+    def __init__(
+        self, address: str, name: str, path: str = "/", threads: int = 4, timeout: float = 30
+    ) -> None:
         self.address = address
+        self.timeout = timeout
         self.name = name
         self.path = path
         self.bodies: Counter[str] = Counter()
@@ -214,7 +222,7 @@ class Load:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                resp = request(self.address, self.name, self.path, timeout=10)
+                resp = request(self.address, self.name, self.path, timeout=self.timeout)
                 outcome = resp.body.decode().strip() if resp.status == 200 else f"HTTP {resp.status}"
             except Exception as exc:  # every failed request counts, whatever the cause
                 outcome = f"error {exc!r}"
