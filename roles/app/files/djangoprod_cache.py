@@ -37,9 +37,7 @@ class ResilientRedisCacheClient(RedisCacheClient):
         try:
             return getattr(super(), operation)(*args, **kwargs)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-            logger.warning(
-                "cache unreachable (%s); serving without it for %ss", error, OUTAGE_SECONDS
-            )
+            logger.warning("cache unreachable (%s); serving without it for %ss", error, OUTAGE_SECONDS)
             self._down_until = time.monotonic() + OUTAGE_SECONDS
             return fallback
 
@@ -67,7 +65,7 @@ class ResilientRedisCacheClient(RedisCacheClient):
     def incr(self, key, delta):
         value = self._guarded("incr", _MISSING, key, delta)
         if value is _MISSING:  # as for a key that is not there
-            raise ValueError("Key '%s' not found." % key)
+            raise ValueError(f"Key '{key}' not found.")
         return value
 
     def set_many(self, data, timeout):
