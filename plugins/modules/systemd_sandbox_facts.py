@@ -16,6 +16,8 @@ description:
     reports which of them work.
   - Unit drop-ins use this to harden services as far as the host allows, instead of
     breaking them where an option cannot be applied (an LXC or docker guest, say).
+  - Also sets the host fact C(djangoprod_systemd_sandbox) (the same keys), so the
+    roles of one run probe a host once; a role skips the probe when the fact is set.
   - Changes nothing on the host.
 author: djangoprod.stack contributors (@djangoprod)
 options: {}
@@ -36,6 +38,10 @@ EXAMPLES = r"""
 - name: Use it in a drop-in
   ansible.builtin.debug:
     msg: "PrivateUsers={{ sandbox.private_users | ternary('yes', 'no') }}"
+
+- name: Probe only when no earlier role of this run did
+  djangoprod.stack.systemd_sandbox_facts:
+  when: ansible_facts.djangoprod_systemd_sandbox is not defined
 """
 
 RETURN = r"""
@@ -47,6 +53,15 @@ dynamic_user:
   description: Whether C(DynamicUser=yes) works.
   returned: success
   type: bool
+ansible_facts:
+  description: The same results as a host fact.
+  returned: success
+  type: dict
+  contains:
+    djangoprod_systemd_sandbox:
+      description: RV(private_users) and RV(dynamic_user) under these names.
+      returned: success
+      type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -72,7 +87,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
     systemd_run = module.get_bin_path("systemd-run", required=True)
     results = {name: probe(module, systemd_run, props) for name, props in PROBES.items()}
-    module.exit_json(changed=False, **results)
+    module.exit_json(changed=False, ansible_facts={"djangoprod_systemd_sandbox": results}, **results)
 
 
 if __name__ == "__main__":
