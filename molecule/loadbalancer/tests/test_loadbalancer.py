@@ -18,6 +18,14 @@ def set_backend(state: str) -> None:
     assert not run.failed, run.output
 
 
+def test_an_unknown_backend_is_refused_before_anything_changes(host):
+    run = converge({"backend": "192.0.2.1:443", "backend_state": "drained"}, playbook="backend.yml")
+    assert run.failed, run.output
+    assert "nginx_backend 192.0.2.1:443 is not a backend" in run.output
+    assert run.changed_tasks == []
+    assert not host.file("/etc/nginx/djangoprod-drained/192.0.2.1:443").exists
+
+
 def test_requests_spread_over_both_backends(address):
     assert answers(address) == {"backend 1", "backend 2"}
 
