@@ -24,7 +24,7 @@ help:
 	@echo "make demo       converge a local test host with site.yml and show it answering HTTPS"
 	@echo "make demo-down  remove the demo host"
 	@echo "make test       lint, unit tests, ansible-test sanity, collection install test, every molecule scenario"
-	@echo "make lint | unit | sanity | molecule | integration | build | images | venv"
+	@echo "make lint | unit | sanity | molecule | molecule-all | integration | build | images | venv"
 	@echo "bench/run       benchmarks (not part of make test)"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -69,6 +69,12 @@ sanity: venv
 molecule: venv images
 	$(call step,molecule scenarios on test hosts ($(MOLECULE_JOBS) at a time))
 	tests/run-molecule -j $(MOLECULE_JOBS)
+
+# Every scenario on both releases (make test runs most of them on Debian 12 only).
+.PHONY: molecule-all
+molecule-all: venv images
+	$(call step,every molecule scenario on Debian 12 and 13 ($(MOLECULE_JOBS) at a time))
+	ALL_RELEASES=1 tests/run-molecule -j $(MOLECULE_JOBS)
 
 .PHONY: integration
 integration: venv images
