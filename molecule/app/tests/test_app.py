@@ -144,13 +144,6 @@ def test_v2_code_only_deploy_without_a_failed_request(host, address, versions):
     assert request(address, NAME, "/count/").body == b'{"entries": 1}'  # data kept
 
 
-def test_the_same_version_again_changes_nothing(host, versions):
-    # (`host` keeps pytest from moving this test to the end: the tests run in order)
-    result = run({"app_source_path": str(versions["v2"])})
-    assert result.rc == 0
-    assert result.changed_tasks == []
-
-
 def test_v3_with_a_failing_migration_leaves_v2_serving(host, address, versions):
     before = current(host)
     releases = set(host.run(f"ls {ROOT}/releases").stdout.split())

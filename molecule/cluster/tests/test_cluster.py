@@ -138,6 +138,13 @@ def test_a_rolling_deploy_through_the_lb_fails_no_request(hosts, addresses, tmp_
     )
     # the database was migrated once, by the first host
     assert deploy_hosts(result.output, "Migrate the database") == ["djp-cluster-web1"]
+    # the passwords shared with the database and cache servers stayed as they were
+    for task in (
+        "Keep the database password on the database server",
+        "Keep the cache password on the cache server",
+    ):
+        assert deploy_hosts(result.output, task) == [], task
+        assert deploy_hosts(result.output, task, "ok"), task
     for name in ("web1", "web2", "worker"):
         current = hosts[name].file("/srv/guestbook/current").linked_to
         assert current != before
