@@ -142,6 +142,20 @@ def test_v2_code_only_deploy_without_a_failed_request(host, address, versions):
     assert "djangoprod.stack.app : Install the dependencies" not in result.changed_tasks
     assert "djangoprod.stack.app : Migrate the database" in result.changed_tasks
     assert request(address, NAME, "/count/").body == b'{"entries": 1}'  # data kept
+    # the unchanged stylesheet kept v1's compressed copies (linked, not made again), and
+    # every compressed copy of v2 is its file's content
+    v1, v2 = (f"{ROOT}/{path.split(ROOT + '/')[-1]}/static" for path in (before, current(host)))
+    css = host.run(f"cd {v2} && ls entries/site*.css").stdout.split()
+    assert len(css) == 2, css  # the original name and the hashed one
+    for name in css:
+        for ext in ("gz", "br"):
+            inodes = host.run(f"stat -c %i {v1}/{name}.{ext} {v2}/{name}.{ext}").stdout.split()
+            assert len(inodes) == 2 and inodes[0] == inodes[1], (name, ext, inodes)
+    check = host.run(
+        f'cd {v2} && find . -name \'*.gz\' | while read -r z; do gzip -dc "$z" | cmp -s - "${{z%.gz}}" '
+        '|| echo "$z"; done'
+    )
+    assert check.rc == 0 and check.stdout == "", check.stdout + check.stderr
 
 
 def test_v3_with_a_failing_migration_leaves_v2_serving(host, address, versions):
