@@ -14,6 +14,11 @@ description:
     depend only on the files' paths, contents and executable bits, never on times or
     owners, so the same code always gives the same archive and the same checksum.
   - The checksum names the release a deploy builds, so an unchanged project deploys nothing.
+  - A directory inside a git work tree is packed from what git would commit there: tracked
+    files (as they are on disk) and untracked files that no C(.gitignore) rule ignores, so
+    the project's own C(.gitignore) decides and nothing tracked is ever left out. O(exclude)
+    then applies to the untracked files only (a stray C(.env) stays out).
+  - Any other directory is packed whole, less O(exclude).
   - Run it on the controller (with C(delegate_to) V(localhost)).
 author: djangoprod.stack contributors (@djangoprod)
 options:
@@ -27,8 +32,11 @@ options:
     required: true
   exclude:
     description:
-      - Glob patterns of names left out, matched against each file or directory name and
-        against its path relative to O(src).
+      - Glob patterns of what is left out. A pattern starting with C(/) is anchored at the
+        top of O(src) (V(/media) is the top-level C(media) directory, not every one); any
+        other pattern matches a file or directory name at any depth, or a path relative
+        to O(src).
+      - In a git work tree, only untracked files are matched (tracked files are always packed).
     type: list
     elements: str
     default:
@@ -38,11 +46,12 @@ options:
       - "__pycache__"
       - "*.pyc"
       - ".venv"
-      - "venv"
+      - "/venv"
       - "node_modules"
       - ".env"
       - "*.sqlite3"
-      - "media"
+      - "/media"
+      - "/staticfiles"
       - ".tox"
       - ".mypy_cache"
       - ".pytest_cache"
@@ -86,6 +95,7 @@ import hashlib
 import io
 import os
 import stat
+import subprocess
 import tarfile
 import tempfile
 
@@ -96,22 +106,79 @@ _EPOCH = 315532800  # 1980-01-01
 
 
 def excluded(relative: str, name: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(relative, pattern) for pattern in patterns)
+    """Whether a pattern leaves this path out: `/x` only at the top, `x` at any depth."""
+    for pattern in patterns:
+        if pattern.startswith("/"):
+            if fnmatch.fnmatch(relative, pattern.lstrip("/")):
+                return True
+        elif fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(relative, pattern):
+            return True
+    return False
 
 
-def entries(src: str, patterns: list[str]) -> list[str]:
-    """Relative paths to pack, sorted, directories before what they hold."""
+def walk(src: str, patterns: list[str]) -> list[str]:
+    """Relative paths of the files (and symlinks) of a plain directory, less `patterns`."""
     found = []
     for root, dirs, files in os.walk(src):
         rel_root = os.path.relpath(root, src)
         rel_root = "" if rel_root == "." else rel_root
-        dirs[:] = sorted(d for d in dirs if not excluded(os.path.join(rel_root, d), d, patterns))
-        for name in dirs + sorted(files):
+        dirs[:] = [d for d in dirs if not excluded(os.path.join(rel_root, d), d, patterns)]
+        # A symbolic link to a directory is packed as the link, not followed.
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
             relative = os.path.join(rel_root, name)
-            if name in files and excluded(relative, name, patterns):
-                continue
+            if not excluded(relative, name, patterns):
+                found.append(relative)
+    return found
+
+
+def _git(src: str, *args: str) -> bytes | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", src, *args], capture_output=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def git_files(src: str, patterns: list[str]) -> list[str] | None:
+    """What git would commit under `src` (None when `src` is not in a git work tree):
+    tracked files that are on disk, and untracked files no .gitignore rule ignores, less
+    `patterns` for those untracked ones. Paths are relative to `src`."""
+    if (_git(src, "rev-parse", "--is-inside-work-tree") or b"").strip() != b"true":
+        return None
+    tracked = _git(src, "ls-files", "-z", "--cached", "--", ".")
+    untracked = _git(src, "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
+    if tracked is None or untracked is None:
+        return None
+    found = []
+    for raw in tracked.split(b"\0"):
+        relative = os.fsdecode(raw)
+        if relative and os.path.lexists(os.path.join(src, relative)):
             found.append(relative)
-    return sorted(found)
+    for raw in untracked.split(b"\0"):
+        relative = os.fsdecode(raw)
+        if not relative:
+            continue
+        parts = relative.split("/")
+        if any(excluded("/".join(parts[: i + 1]), part, patterns) for i, part in enumerate(parts)):
+            continue
+        found.append(relative)
+    return found
+
+
+def entries(src: str, patterns: list[str]) -> list[str]:
+    """Relative paths to pack, sorted, each directory before what it holds."""
+    files = git_files(src, patterns)
+    if files is None:
+        files = walk(src, patterns)
+    paths = set(files)
+    for relative in files:
+        parent = os.path.dirname(relative)
+        while parent and parent not in paths:
+            paths.add(parent)
+            parent = os.path.dirname(parent)
+    return sorted(paths)
 
 
 def _info(src: str, relative: str) -> tuple[tarfile.TarInfo, str | None]:
@@ -169,11 +236,12 @@ def main() -> None:
                     "__pycache__",
                     "*.pyc",
                     ".venv",
-                    "venv",
+                    "/venv",
                     "node_modules",
                     ".env",
                     "*.sqlite3",
-                    "media",
+                    "/media",
+                    "/staticfiles",
                     ".tox",
                     ".mypy_cache",
                     ".pytest_cache",
