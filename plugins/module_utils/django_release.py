@@ -46,6 +46,19 @@ def parse_check_output(text: str) -> list[dict]:
     return issues
 
 
+def tail(text: str, limit: int = 2000) -> str:
+    """The end of a command's output, where a traceback says what went wrong: whole lines
+    cut from the top when it is longer than `limit` characters."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    newline = cut.find("\n")
+    if 0 <= newline < len(cut) - 1:
+        cut = cut[newline + 1 :]
+    return "[...]\n" + cut
+
+
 def parse_marked_json(text: str) -> object:
     """The JSON a snippet printed after MARKER (the last such line)."""
     for line in reversed(text.splitlines()):

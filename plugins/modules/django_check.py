@@ -8,20 +8,27 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: django_check
 version_added: 0.1.0
-short_description: Prove a release's settings compile and pass C(check --deploy)
+short_description: Prove a release's settings load, pass Django's deployment checks, and find its entry point
 description:
-  - Compiles the generated settings module, then runs
-    C(manage.py check --deploy --fail-level <fail_level>) through the release's runner.
-  - Returns every issue Django reported as structured data, and fails listing them when
-    any is at or above O(fail_level), or when the settings do not compile or import.
+  - Compiles the generated settings module, then, in one Python process of the release
+    (through its runner), sets Django up, runs the system checks (with the deployment
+    checks), reads the settings the server needs and imports the application the server
+    will load, so a release whose settings or entry point cannot load fails here, before
+    it goes live, with the exception's last lines in the message.
+  - The entry point is read from the project's settings (C(WSGI_APPLICATION), or
+    C(ASGI_APPLICATION) for O(interface=asgi), else the C(asgi) module beside the WSGI
+    one), unless O(server_module) names it.
+  - Fails when an issue is at or above O(fail_level), or is a warning whose id starts with
+    one of O(fatal_prefixes) (Django's own deployment warnings, C(security.W*)). Other
+    issues are returned and shown as warnings.
   - Changes nothing; safe in check mode.
 author: djangoprod.stack contributors (@djangoprod)
 options:
   runner:
     description:
       - The command that runs the release's Python in its project directory, as the
-        application's user, with its settings module and credentials; C(manage.py check ...)
-        is appended.
+        application's user, with its settings module and credentials; C(-c <script>) is
+        appended.
     type: list
     elements: str
     required: true
@@ -33,10 +40,26 @@ options:
     type: bool
     default: true
   fail_level:
-    description: The level at which an issue fails the check.
+    description: The level at which any issue fails the check.
     type: str
     choices: [CRITICAL, ERROR, WARNING, INFO, DEBUG]
-    default: WARNING
+    default: ERROR
+  fatal_prefixes:
+    description: Issues below O(fail_level) whose id starts with one of these fail all the same.
+    type: list
+    elements: str
+    default: [security.]
+  interface:
+    description: What the server speaks to the application.
+    type: str
+    choices: [wsgi, asgi]
+    default: wsgi
+  server_module:
+    description:
+      - The application as the server takes it (C(package.module:callable)), instead of the
+        one the settings name. It is imported all the same.
+    type: str
+    default: ""
 attributes:
   check_mode:
     support: full
@@ -51,11 +74,16 @@ EXAMPLES = r"""
   djangoprod.stack.django_check:
     runner: [/usr/local/libexec/djangoprod/shop-run, /srv/shop/releases/4f2a9c1e07b3-1a2b3c4d]
     settings_file: /srv/shop/releases/4f2a9c1e07b3-1a2b3c4d/djangoprod_settings.py
+  register: checked
+
+- name: Serve what the settings name
+  ansible.builtin.debug:
+    msg: "{{ checked.server_module }}"   # config.wsgi:application
 """
 
 RETURN = r"""
 issues:
-  description: What Django reported, at any level.
+  description: What Django reported, at any level, less the silenced checks.
   returned: when the checks ran
   type: list
   elements: dict
@@ -80,12 +108,75 @@ ids:
   returned: when the checks ran
   type: list
   elements: str
+server_module:
+  description: The application the server loads, as C(package.module:callable).
+  returned: success
+  type: str
+  sample: config.wsgi:application
+static_root:
+  description: The C(STATIC_ROOT) the settings give.
+  returned: success
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import parse_check_output
+from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import (
+    MARKER,
+    parse_marked_json,
+    tail,
+)
 
 _ORDER = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+# One process: settings, checks, entry point. Anything it raises goes to stderr as a
+# traceback, whose last line says what is wrong.
+SNIPPET = (
+    """
+import importlib, json, sys
+import django
+from django.conf import settings
+django.setup()
+from django.core import checks
+deploy, interface, wanted = sys.argv[1] == "1", sys.argv[2], sys.argv[3]
+names = {checks.DEBUG: "DEBUG", checks.INFO: "INFO", checks.WARNING: "WARNING",
+         checks.ERROR: "ERROR", checks.CRITICAL: "CRITICAL"}
+issues = []
+for message in checks.run_checks(include_deployment_checks=deploy):
+    if message.is_silenced():
+        continue
+    level = max((lvl for lvl in names if lvl <= message.level), default=checks.DEBUG)
+    issues.append({"id": message.id or "", "level": names[level],
+                   "object": "?" if message.obj is None else str(message.obj),
+                   "message": str(message.msg), "hint": message.hint and str(message.hint)})
+def dotted(path):
+    module, _, attribute = path.rpartition(".")
+    return module + ":" + attribute
+if wanted:
+    server = wanted
+elif interface == "asgi":
+    server = getattr(settings, "ASGI_APPLICATION", None)
+    server = dotted(server) if server else None
+    if not server and getattr(settings, "WSGI_APPLICATION", None):
+        module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
+        server = module.rpartition(".")[0] + ".asgi:application" if module.endswith(".wsgi") else None
+    if not server:
+        raise SystemExit("ASGI_APPLICATION is not set and no asgi module sits beside WSGI_APPLICATION: "
+                         "set app_server_module (package.asgi:application)")
+else:
+    if not getattr(settings, "WSGI_APPLICATION", None):
+        raise SystemExit("WSGI_APPLICATION is not set in the settings: set app_server_module "
+                         "(package.wsgi:application)")
+    server = dotted(settings.WSGI_APPLICATION)
+module, _, attribute = server.partition(":")
+application = importlib.import_module(module)
+for part in (attribute or "application").split("."):
+    application = getattr(application, part)
+print("""
+    + repr(MARKER)
+    + """ + json.dumps({"issues": issues, "server_module": server,
+                      "static_root": str(settings.STATIC_ROOT or "")}))
+"""
+)
 
 
 def compile_error(path: str) -> str | None:
@@ -99,9 +190,20 @@ def compile_error(path: str) -> str | None:
     return None
 
 
-def failing(issues: list[dict], fail_level: str) -> list[dict]:
+def failing(issues: list[dict], fail_level: str, fatal_prefixes: list[str] | None = None) -> list[dict]:
+    """The issues that stop a release: at or above the fail level, or fatal by their id."""
     threshold = _ORDER.index(fail_level)
-    return [issue for issue in issues if _ORDER.index(issue["level"]) >= threshold]
+    prefixes = tuple(fatal_prefixes or ())
+    return [
+        issue
+        for issue in issues
+        if _ORDER.index(issue["level"]) >= threshold
+        or (prefixes and issue["level"] == "WARNING" and issue["id"].startswith(prefixes))
+    ]
+
+
+def describe(issue: dict) -> str:
+    return f"{issue['id']} ({issue['object']}): {issue['message']}"
 
 
 def main() -> None:
@@ -110,30 +212,58 @@ def main() -> None:
             "runner": {"type": "list", "elements": "str", "required": True},
             "settings_file": {"type": "path"},
             "deploy": {"type": "bool", "default": True},
-            "fail_level": {"type": "str", "default": "WARNING", "choices": _ORDER[::-1]},
+            "fail_level": {"type": "str", "default": "ERROR", "choices": _ORDER[::-1]},
+            "fatal_prefixes": {"type": "list", "elements": "str", "default": ["security."]},
+            "interface": {"type": "str", "default": "wsgi", "choices": ["wsgi", "asgi"]},
+            "server_module": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )
-    if module.params["settings_file"]:
-        error = compile_error(module.params["settings_file"])
+    params = module.params
+    if params["settings_file"]:
+        error = compile_error(params["settings_file"])
         if error:
             module.fail_json(msg=f"The settings do not compile: {error}")
 
-    command = [*module.params["runner"], "manage.py", "check", "--fail-level", module.params["fail_level"]]
-    if module.params["deploy"]:
-        command.append("--deploy")
+    command = [
+        *params["runner"],
+        "-c",
+        SNIPPET,
+        "1" if params["deploy"] else "0",
+        params["interface"],
+        params["server_module"],
+    ]
     rc, out, err = module.run_command(command)
-    issues = parse_check_output(f"{out}\n{err}")
+    try:
+        result = parse_marked_json(out) if rc == 0 else None
+    except ValueError:
+        result = None
+    if not isinstance(result, dict):
+        module.fail_json(
+            msg=f"The release's settings or application do not load (exit {rc}): {tail(err or out)}",
+            rc=rc,
+            stdout=out,
+            stderr=err,
+        )
+    issues = result["issues"]
     ids = [issue["id"] for issue in issues]
-    bad = failing(issues, module.params["fail_level"])
-    if rc != 0 or bad:
-        if bad:
-            listed = "; ".join(f"{i['id']} ({i['object']}): {i['message']}" for i in bad)
-            msg = f"manage.py check --deploy reported {len(bad)} issue(s): {listed}"
-        else:
-            msg = f"manage.py check failed (exit {rc}): {(err or out).strip()[-2000:]}"
-        module.fail_json(msg=msg, issues=issues, ids=ids, rc=rc, stdout=out, stderr=err)
-    module.exit_json(changed=False, issues=issues, ids=ids)
+    bad = failing(issues, params["fail_level"], params["fatal_prefixes"])
+    if bad:
+        listed = "; ".join(describe(issue) for issue in bad)
+        module.fail_json(
+            msg=f"check --deploy reported {len(bad)} issue(s) that stop the release: {listed}",
+            issues=issues,
+            ids=ids,
+        )
+    for issue in issues:
+        module.warn(f"check --deploy: {describe(issue)}")
+    module.exit_json(
+        changed=False,
+        issues=issues,
+        ids=ids,
+        server_module=result["server_module"],
+        static_root=result["static_root"],
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import (
     parse_check_output,
     parse_marked_json,
+    tail,
 )
 from ansible_collections.djangoprod.stack.plugins.modules import (
     django_check,
@@ -129,9 +130,60 @@ def test_secure_settings_pass(project, capsys):
 
 
 def test_fail_level_error_lets_warnings_pass(project, capsys):
-    result = run(django_check, capsys, runner=runner(project), fail_level="ERROR")
+    result = run(django_check, capsys, runner=runner(project), fail_level="ERROR", fatal_prefixes=[])
     assert not result.get("failed"), result
     assert "security.W004" in result["ids"]
+
+
+def test_security_warnings_stop_a_release_and_other_apps_warnings_do_not(project, capsys):
+    (project / "production.py").write_text(
+        SECURE
+        + textwrap.dedent(
+            """
+            from django.core import checks
+
+            @checks.register(checks.Tags.compatibility, deploy=True)
+            def advisory(app_configs, **kwargs):
+                return [checks.Warning("no SMTP server configured", id="mailer.W001")]
+            """
+        )
+    )
+    passed = run(django_check, capsys, runner=runner(project, "production"))
+    assert not passed.get("failed"), passed
+    assert passed["ids"] == ["mailer.W001"]
+    assert "mailer.W001" in json.dumps(passed.get("warnings")), passed.keys()
+    strict = run(django_check, capsys, runner=runner(project, "production"), fail_level="WARNING")
+    assert strict["failed"] and "mailer.W001" in strict["msg"]
+
+
+def test_the_entry_point_comes_from_the_settings(project, capsys):
+    (project / "production.py").write_text(SECURE)
+    wsgi = run(django_check, capsys, runner=runner(project, "production"))
+    assert wsgi["server_module"] == "guestbook.wsgi:application"
+    asgi = run(django_check, capsys, runner=runner(project, "production"), interface="asgi")
+    assert asgi["server_module"] == "guestbook.asgi:application"
+    (project / "production.py").write_text(SECURE + 'ASGI_APPLICATION = "guestbook.routing.app"\n')
+    (project / "guestbook" / "routing.py").write_text("from guestbook.asgi import application as app\n")
+    named = run(django_check, capsys, runner=runner(project, "production"), interface="asgi")
+    assert named["server_module"] == "guestbook.routing:app"
+
+
+def test_an_entry_point_that_cannot_load_fails_with_its_exception_last(project, capsys):
+    (project / "production.py").write_text(SECURE)
+    (project / "guestbook" / "wsgi.py").write_text(
+        "import os\n" + "# padding\n" * 400 + "import no_such_dependency\n"
+    )
+    result = run(django_check, capsys, runner=runner(project, "production"))
+    assert result["failed"]
+    assert result["msg"].rstrip().endswith("ModuleNotFoundError: No module named 'no_such_dependency'")
+
+
+def test_tail_cuts_whole_lines_from_the_top():
+    text = "\n".join(f"line {n}" for n in range(1000)) + "\nValueError: the cause"
+    cut = tail(text, 100)
+    assert cut.startswith("[...]\nline ") and cut.endswith("ValueError: the cause")
+    assert len(cut) <= 110
+    assert tail("short", 100) == "short"
 
 
 def test_a_syntax_error_is_named_by_line_before_django_runs(project, capsys):
