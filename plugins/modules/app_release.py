@@ -11,8 +11,8 @@ version_added: 0.1.0
 short_description: An application's releases on a host (list, switch, prune)
 description:
   - Works on the layout the app role builds under O(root)
-    (C(releases/<id>/), C(current -> releases/<id>), C(venvs/<key>/), C(shared/static/),
-    C(deploys.log)).
+    (C(releases/<id>/), C(current -> releases/<id>), C(venvs/<key>/), C(collected/<id>/) (each
+    release's collected static files, outside its code), C(shared/static/), C(deploys.log)).
   - V(info) lists the releases (newest use first) with their records, the current one and
     the one before it.
   - V(switch) publishes the release's collected static files into C(shared/static) (hard
@@ -71,6 +71,10 @@ current:
   description: The release C(current) points to (after a switch).
   returned: success
   type: str
+record:
+  description: The record of the release switched to (what built it, its entry point).
+  returned: action=switch
+  type: dict
 previous:
   description: The release C(current) pointed to before the last switch.
   returned: success
@@ -153,9 +157,15 @@ def previous_release(root: str) -> str | None:
     return log[-1].get("from") if log else None
 
 
+def collected_dir(root: str, release: str) -> str:
+    """Where a release's static files were collected (releases/<id>/static before 0.2)."""
+    collected = os.path.join(root, "collected", release)
+    return collected if os.path.isdir(collected) else os.path.join(root, "releases", release, "static")
+
+
 def publish_static(root: str, release: str) -> int:
     """Hard-link the release's collected static files into shared/static; returns files linked."""
-    source = os.path.join(root, "releases", release, "static")
+    source = collected_dir(root, release)
     target = os.path.join(root, "shared", "static")
     linked = 0
     if not os.path.isdir(source):
@@ -208,7 +218,11 @@ def prune_plan(root: str, keep: int) -> dict:
     venvs = []
     if os.path.isdir(venvs_dir):
         venvs = sorted(name for name in os.listdir(venvs_dir) if name not in used_venvs)
-    return {"releases": releases, "venvs": venvs, "kept": kept}
+    collected_top = os.path.join(root, "collected")
+    collected = []
+    if os.path.isdir(collected_top):
+        collected = sorted(name for name in os.listdir(collected_top) if name not in kept and name != current)
+    return {"releases": releases, "venvs": venvs, "collected": collected, "kept": kept}
 
 
 def orphan_static(root: str) -> list[str]:
@@ -269,6 +283,7 @@ def main() -> None:
         module.exit_json(
             changed=changed,
             current=release,
+            record=read_record(root, release),
             previous=current if changed else previous_release(root),
             diff={"before": f"current -> {current}\n", "after": f"current -> {release}\n"},
         )
@@ -276,13 +291,15 @@ def main() -> None:
     if module.params["keep"] < 1:
         module.fail_json(msg=f"keep must be at least 1, got {module.params['keep']}")
     plan = prune_plan(root, module.params["keep"])
-    changed = bool(plan["releases"] or plan["venvs"])
+    changed = bool(plan["releases"] or plan["venvs"] or plan["collected"])
     static: list[str] = []
     if not module.check_mode:
         for name in plan["releases"]:
             shutil.rmtree(os.path.join(root, "releases", name))
         for name in plan["venvs"]:
             shutil.rmtree(os.path.join(root, "venvs", name))
+        for name in plan["collected"]:
+            shutil.rmtree(os.path.join(root, "collected", name))
         static = orphan_static(root)
         for relative in static:
             os.unlink(os.path.join(root, "shared", "static", relative))

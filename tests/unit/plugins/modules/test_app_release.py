@@ -15,14 +15,19 @@ def run(capsys, **args) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def build(root: Path, release: str, venv: str, static: dict[str, str], built_at: str) -> None:
+def build(
+    root: Path, release: str, venv: str, static: dict[str, str], built_at: str, legacy: bool = False
+) -> None:
+    """A release; its static files in collected/<id> (releases/<id>/static when legacy)."""
     directory = root / "releases" / release
-    (directory / "static").mkdir(parents=True)
+    collected = directory / "static" if legacy else root / "collected" / release
+    directory.mkdir(parents=True)
+    collected.mkdir(parents=True)
     (root / "venvs" / venv).mkdir(parents=True, exist_ok=True)
     (directory / "venv").symlink_to(f"../../venvs/{venv}")
     for name, content in static.items():
-        (directory / "static" / name).parent.mkdir(parents=True, exist_ok=True)
-        (directory / "static" / name).write_text(content)
+        (collected / name).parent.mkdir(parents=True, exist_ok=True)
+        (collected / name).write_text(content)
     (directory / app_release.RECORD).write_text(json.dumps({"id": release, "built_at": built_at}))
 
 
@@ -37,7 +42,8 @@ def test_switch_publishes_static_links_and_logs(root, capsys):
     first = run(capsys, root=str(root), action="switch", release="r1", by="alice")
     assert first["changed"] and first["current"] == "r1" and first["previous"] is None
     assert os.readlink(root / "current") == "releases/r1"
-    assert (root / "shared/static/site.abc.css").samefile(root / "releases/r1/static/site.abc.css")
+    assert (root / "shared/static/site.abc.css").samefile(root / "collected/r1/site.abc.css")
+    assert first["record"]["id"] == "r1"
 
     again = run(capsys, root=str(root), action="switch", release="r1", by="alice")
     assert not again["changed"]
@@ -106,3 +112,19 @@ def test_prune_removes_unused_venvs(root, capsys):
 
 def test_keep_must_be_positive(root, capsys):
     assert run(capsys, root=str(root), action="prune", keep=0)["failed"]
+
+
+def test_a_release_built_before_collected_dirs_still_publishes_its_static(root, capsys):
+    build(root, "old", "v1", {"app.abc.js": "old"}, "2026-01-01T00:00:00Z", legacy=True)
+    run(capsys, root=str(root), action="switch", release="old")
+    assert (root / "shared/static/app.abc.js").samefile(root / "releases/old/static/app.abc.js")
+
+
+def test_prune_removes_the_collected_static_of_removed_releases(root, capsys):
+    for n in range(1, 4):
+        build(root, f"r{n}", "v1", {f"f{n}.css": str(n)}, f"2026-01-0{n}T00:00:00Z")
+        run(capsys, root=str(root), action="switch", release=f"r{n}")
+    (root / "collected" / "half-built").mkdir()
+    result = run(capsys, root=str(root), action="prune", keep=2)
+    assert result["changed"]
+    assert sorted(p.name for p in (root / "collected").iterdir()) == ["r2", "r3"]
