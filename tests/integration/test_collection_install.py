@@ -1,14 +1,23 @@
 """The collection as a user's infrastructure repo gets it: built, installed from the
-artifact into a collections path, and its site playbook run by FQCN from another
-directory against a fresh test host over SSH, then checked over HTTPS."""
+artifact into a collections path, and its playbooks run by FQCN from another directory
+with that directory's own ansible.cfg (a copy of inventories/example's: smart gathering
+and a fact cache), against a fresh test host over SSH whose package lists are empty, as
+on many cloud images. The host first converges without a project (the placeholder
+page), then with examples/pulse, an ASGI project nobody shaped for the collection
+(settings from os.environ and dj-database-url, requirements/production.txt, no health
+URL), deployed unmodified under uvicorn workers. deploy, rollback and releases then run
+with the fact cache emptied before each, as from a CI runner."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import shutil
+import socket
 import ssl
 import subprocess
 import tarfile
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TESTHOST = ROOT / "tests/testhosts/testhost"
 HOST = "djp-fqcn"
+PULSE = ROOT / "examples" / "pulse"
+NAME = "pulse.test"
 
 
 def user_env(collections: Path) -> dict[str, str]:
@@ -86,36 +97,100 @@ def test_installed_collection_is_the_one_ansible_uses(installed: Path, tmp_path:
     assert str(installed) in out
 
 
-def test_site_playbook_runs_by_fqcn_from_another_directory(
-    installed: Path, fresh_host: str, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def user_dir(installed: Path, fresh_host: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An infrastructure repo of the user's: its ansible.cfg, its inventory, its project."""
+    top = tmp_path_factory.mktemp("infra")
+    shutil.copy(ROOT / "inventories/example/ansible.cfg", top / "ansible.cfg")
+    for version in ("one", "two"):
+        copy = top / f"pulse-{version}"
+        shutil.copytree(PULSE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        settings = copy / "pulse" / "settings.py"
+        settings.write_text(
+            settings.read_text().replace('PULSE_VERSION = "one"', f'PULSE_VERSION = "{version}"')
+        )
     key = run([str(TESTHOST), "key"]).stdout.strip()
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
+    (top / "hosts.yml").write_text(
         f"""all:
   vars:
     ansible_user: root
     ansible_ssh_private_key_file: {key}
     ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
     base_admin_ssh_keys: ["{Path(key + ".pub").read_text().strip()}"]
+    djangoprod_project: pulse
+    djangoprod_domains: [{NAME}]
+    gunicorn_worker_class: uvicorn
+    app_pip_ca_bundle: /etc/ssl/certs/ca-certificates.crt
+  hosts:
+    web1:
+      ansible_host: {fresh_host}
   children:
-    webservers:
-      hosts:
-        web1:
-          ansible_host: {fresh_host}
-          nginx_server_names: [{fresh_host}]
+    webservers: {{hosts: {{web1: }}}}
+    dbservers: {{hosts: {{web1: }}}}
+    cacheservers: {{hosts: {{web1: }}}}
 """
     )
+    return top
+
+
+def playbook(user_dir: Path, installed: Path, name: str, *extra: str) -> str:
+    """ansible-playbook djangoprod.stack.<name> from the user's directory, with an empty
+    fact cache (as on a CI runner)."""
+    shutil.rmtree(user_dir / ".cache", ignore_errors=True)
     result = run(
-        ["ansible-playbook", "-i", str(inventory), "djangoprod.stack.site"],
-        cwd=tmp_path,
+        ["ansible-playbook", "-i", "hosts.yml", f"djangoprod.stack.{name}", *extra],
+        cwd=user_dir,
         env=user_env(installed),
     )
     assert "failed=0" in result.stdout
+    return result.stdout
 
+
+def page(address: str, path: str = "/") -> tuple[int, bytes]:
+    """GET over HTTPS with the site's name as SNI and Host, as a browser would."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    with urllib.request.urlopen(f"https://{fresh_host}/", context=ctx, timeout=10) as resp:
-        assert resp.status == 200
-        assert b"Converged by djangoprod.stack" in resp.read()
+    sock = ctx.wrap_socket(socket.create_connection((address, 443), timeout=10), server_hostname=NAME)
+    connection = http.client.HTTPSConnection(address, 443, context=ctx, timeout=10)
+    connection.sock = sock
+    try:
+        connection.request("GET", path, headers={"Host": NAME})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_a_host_with_empty_package_lists_converges_by_fqcn(installed, user_dir, fresh_host):
+    emptied = subprocess.run(
+        ["docker", "exec", HOST, "sh", "-c", "rm -rf /var/lib/apt/lists/* && ls /var/lib/apt/lists | wc -l"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert emptied.stdout.strip() == "0"
+    output = playbook(user_dir, installed, "site")
+    assert "Fetch the package lists" in output
+    status, body = page(fresh_host)
+    assert status == 200 and b"Converged by djangoprod.stack" in body
+
+
+def test_an_asgi_project_deploys_unmodified_by_fqcn(installed, user_dir, fresh_host):
+    playbook(user_dir, installed, "site", "-e", f"djangoprod_source_path={user_dir / 'pulse-one'}")
+    status, body = page(fresh_host, "/beat/")
+    assert status == 200, body
+    status, body = page(fresh_host)
+    answer = json.loads(body)
+    assert status == 200 and answer["version"] == "one" and answer["beats"] == 1
+    # an async view, on uvicorn's event loop
+    assert "EventLoop" in answer["event_loop"] or "Loop" in answer["event_loop"]
+
+
+def test_deploy_rollback_and_releases_run_with_no_fact_cache(installed, user_dir, fresh_host):
+    playbook(user_dir, installed, "deploy", "-e", f"djangoprod_source_path={user_dir / 'pulse-two'}")
+    assert json.loads(page(fresh_host)[1])["version"] == "two"
+    playbook(user_dir, installed, "rollback", "-e", f"djangoprod_source_path={user_dir / 'pulse-two'}")
+    assert json.loads(page(fresh_host)[1])["version"] == "one"
+    output = playbook(user_dir, installed, "releases")
+    assert output.count(" built ") >= 2 and "rollback by" in output

@@ -1,0 +1,7 @@
+from beats import views
+from django.urls import path
+
+urlpatterns = [
+    path("", views.index),
+    path("beat/", views.beat),
+]
