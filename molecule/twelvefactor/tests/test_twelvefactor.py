@@ -1,0 +1,140 @@
+"""examples/recipes, a 12-factor project nobody shaped for the collection, deployed
+unmodified by site.yml: it reads the stack's environment, its locked dependencies are
+installed (one built from source), Django's own non-interactive commands work through
+the manage command, its tracked fixture media load, a release whose entry point cannot
+load never goes live, and no secret leaks. The tests run in order."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import Browser, converge, request
+
+NAME = "recipes.test"
+ROOT = "/srv/recipes"
+MANAGE = "/usr/local/sbin/recipes-manage"
+ADMIN = "/kitchen-7f3a9c/"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "recipes"
+OUTPUTS: list[str] = []
+
+
+def manage(host, command: str, env: str = "") -> str:
+    out = host.run(f"{env} {MANAGE} {command}")
+    assert out.rc == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def python(host, code: str) -> list[str]:
+    return manage(host, f"shell -v 0 -c '{code}'").strip().splitlines()
+
+
+def test_the_first_run_serves_the_site_over_https(address):
+    front = request(address, NAME, "/")
+    assert front.status == 301 and front.header("Location") == "/recipes/"
+    page = request(address, NAME, "/recipes/")
+    assert page.status == 200, page.body[:500]
+    # the project's own top-level static/ directory, collected, hashed and served by nginx
+    css = re.search(r'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page.body.decode())
+    assert css, page.body[:500]
+    style = request(address, NAME, css.group(1))
+    assert style.status == 200 and "immutable" in style.header("Cache-Control")
+    missing = request(address, NAME, "/no-such-page/")
+    assert missing.status == 404 and b"URLconf" not in missing.body  # DEBUG is off
+
+
+def test_check_deploy_is_clean_with_the_projects_own_settings(host):
+    assert "no issues" in manage(host, "check --deploy")
+    assert python(host, "from django.conf import settings; print(settings.DEBUG)") == ["False"]
+
+
+def test_the_project_reads_the_stack_environment(host):
+    lines = python(
+        host,
+        "import os; from django.conf import settings; "
+        'print(os.environ["DATABASE_URL"]); print(os.environ["REDIS_URL"].split("@")[0].split(":")[1]); '
+        'print(os.environ["DJANGO_ALLOWED_HOSTS"]); print(settings.ADMIN_URL); '
+        'print("django.contrib.postgres" in settings.INSTALLED_APPS); '
+        'print(settings.DATABASES["default"]["ATOMIC_REQUESTS"])',
+    )
+    assert lines == ["postgres://recipes@/recipes", "//app", NAME, ADMIN.strip("/") + "/", "True", "True"]
+
+
+def test_the_locked_dependencies_are_installed_and_the_sdist_was_built(host):
+    lock = tomllib.loads((EXAMPLE / "uv.lock").read_text())
+    locked = {p["name"]: p["version"] for p in lock["package"]}
+    frozen = host.run(f"{ROOT}/current/venv/bin/python -m pip list --format freeze 2>/dev/null").stdout
+    installed = dict(line.lower().split("==") for line in frozen.split())
+    for name in ("django", "django-environ", "django-redis", "psycopg2"):
+        assert installed[name] == locked[name], (name, installed.get(name), locked[name])
+    assert "ruff" not in installed  # the dev group stays out
+    assert host.run(f"{ROOT}/current/venv/bin/python -c 'import psycopg2'").rc == 0
+
+
+def test_admin_login_after_createsuperuser_noinput(host, address):
+    env = (
+        "DJANGO_SUPERUSER_USERNAME=chef DJANGO_SUPERUSER_EMAIL=chef@recipes.test "
+        "DJANGO_SUPERUSER_PASSWORD=Pancakes-At-Nine-42"
+    )
+    assert "Superuser created" in manage(host, "createsuperuser --noinput", env)
+    browser = Browser(address, NAME)
+    login = browser.post(
+        f"{ADMIN}login/?next={ADMIN}", {"username": "chef", "password": "Pancakes-At-Nine-42", "next": ADMIN}
+    )
+    assert login.status == 302 and login.header("Location") == ADMIN, login.body[:800]
+    dashboard = browser.get(ADMIN)
+    assert dashboard.status == 200 and b"Site administration" in dashboard.body
+
+
+def test_the_tracked_fixture_media_load_and_are_served(host, address):
+    assert "loaded 2 recipe(s)" in manage(host, "load_fixtures")
+    page = request(address, NAME, "/recipes/").body.decode()
+    cards = re.findall(r'href="(/media/recipes/[^"]+\.txt)"', page)
+    assert len(cards) == 2, page
+    card = request(address, NAME, next(c for c in cards if "pancakes" in c))
+    assert card.status == 200 and card.body.startswith(b"Pancakes:")
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory) -> Path:
+    copy = tmp_path_factory.mktemp("broken") / "recipes"
+    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with (copy / "config" / "wsgi.py").open("a") as handle:
+        handle.write("\nimport sentry_sdk_that_is_not_installed  # noqa\n")
+    return copy
+
+
+def test_a_release_whose_entry_point_cannot_load_never_goes_live(host, address, broken):
+    before = host.file(f"{ROOT}/current").linked_to
+    result = converge({"djangoprod_source_path": str(broken)})
+    OUTPUTS.append(result.output)
+    assert result.rc != 0
+    message = result.output[result.output.rindex("failed before going live") :]
+    assert "ModuleNotFoundError: No module named 'sentry_sdk_that_is_not_installed'" in message
+    assert "The site keeps running release" in message
+    assert host.file(f"{ROOT}/current").linked_to == before
+    assert request(address, NAME, "/recipes/").status == 200
+
+
+def test_secrets_never_in_units_output_or_world_readable_files(host):
+    secret_key = host.run("cat /etc/djangoprod/recipes/secret_key").stdout.strip()
+    cache_password = host.run("cat /etc/djangoprod/recipes/cache_password").stdout.strip()
+    assert len(secret_key) == 64 and cache_password
+    shown = host.run("systemctl show gunicorn-recipes.service").stdout
+    units = host.run(
+        "cat /etc/systemd/system/gunicorn-recipes.service /etc/systemd/system/gunicorn-recipes.socket"
+    )
+    for secret in (secret_key, cache_password, ADMIN.strip("/")):
+        assert secret not in shown and secret not in units.stdout
+        for output in OUTPUTS:
+            assert secret not in output
+        found = host.run(f"grep -rlsF -- {secret} /etc /srv /var/log /run /tmp").stdout.split()
+        readable = [p for p in found if host.file(p).mode & 0o004]
+        assert readable == [], readable
+    # ...and yet the running app has them: its own environment, read from its credential
+    pid = host.run("systemctl show -p MainPID --value gunicorn-recipes.service").stdout.strip()
+    environ = host.run(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
+    assert f"DJANGO_SECRET_KEY={secret_key}" in environ
