@@ -5,6 +5,7 @@ world-readable files. The tests run in order: each builds on the one before."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -86,6 +87,12 @@ def test_v1_serves_its_page_through_nginx(address):
     assert request(address, NAME, "/healthz/").body == b'{"database": "ok", "cache": "ok"}'
 
 
+def test_the_stacks_health_check_names_the_release_and_only_this_host_reaches_it(host, address):
+    assert request(address, NAME, "/_djangoprod/health").status == 403
+    inside = host.run(f"curl -sk --resolve {NAME}:443:127.0.0.1 https://{NAME}/_djangoprod/health")
+    assert json.loads(inside.stdout) == {"release": current(host).rsplit("/", 1)[-1], "database": "ok"}
+
+
 def test_static_files_are_hashed_precompressed_and_served_by_nginx(host, address):
     body = request(address, NAME, "/").body.decode()
     css = re.search(r"/static/entries/site\.[0-9a-f]{12}\.css", body)[0]
@@ -100,7 +107,9 @@ def test_code_is_read_only_to_the_app_and_secrets_are_root_only(host):
     release = f"{ROOT}/{current(host).split(ROOT + '/')[-1]}"
     assert host.file(f"{release}/manage.py").user == "root"
     assert host.run(f"runuser -u guestbook -- touch {release}/x").rc != 0
-    assert host.run(f"runuser -u guestbook -- touch {release}/static/x").rc != 0
+    collected = f"{ROOT}/collected/{release.rsplit('/', 1)[-1]}"
+    assert host.file(f"{collected}/staticfiles.json").exists
+    assert host.run(f"runuser -u guestbook -- touch {collected}/x").rc != 0
     assert (
         host.run(f"runuser -u guestbook -- touch {ROOT}/shared/media/x && rm {ROOT}/shared/media/x").rc == 0
     )
@@ -144,7 +153,7 @@ def test_v2_code_only_deploy_without_a_failed_request(host, address, versions):
     assert request(address, NAME, "/count/").body == b'{"entries": 1}'  # data kept
     # the unchanged stylesheet kept v1's compressed copies (linked, not made again), and
     # every compressed copy of v2 is its file's content
-    v1, v2 = (f"{ROOT}/{path.split(ROOT + '/')[-1]}/static" for path in (before, current(host)))
+    v1, v2 = (f"{ROOT}/collected/{path.rsplit('/', 1)[-1]}" for path in (before, current(host)))
     css = host.run(f"cd {v2} && ls entries/site*.css").stdout.split()
     assert len(css) == 2, css  # the original name and the hashed one
     for name in css:
@@ -207,3 +216,15 @@ def test_secrets_never_in_the_output_or_world_readable_files(host):
         readable = [p for p in found if host.file(p).mode & 0o004]
         assert readable == [], readable
         assert host.run(f"journalctl --no-pager | grep -cF -- {secret}").stdout.strip() == "0"
+
+
+def test_the_app_not_answering_shows_a_page_not_a_bare_502(host, address):
+    stopped = host.run("systemctl stop gunicorn-guestbook.socket gunicorn-guestbook.service")
+    assert stopped.rc == 0, stopped.stderr
+    try:
+        down = request(address, NAME, "/hello/")
+        assert down.status == 503 and down.header("Retry-After") == "30"
+        assert b"Back shortly" in down.body
+    finally:
+        host.run("systemctl start gunicorn-guestbook.socket")
+    assert hello(address) == "Welcome to the guestbook"

@@ -119,6 +119,28 @@ def test_a_release_whose_entry_point_cannot_load_never_goes_live(host, address, 
     assert request(address, NAME, "/recipes/").status == 200
 
 
+def test_the_projects_own_production_settings_can_stay_untouched(host, address):
+    result = converge({"app_settings_overrides": False})
+    OUTPUTS.append(result.output)
+    assert result.rc == 0, result.output[-3000:]
+    lines = python(
+        host,
+        "from django.conf import settings; print(settings.DEBUG); "
+        'print(settings.CACHES["default"]["BACKEND"]); print(settings.SECURE_HSTS_SECONDS); '
+        'print(settings.MIDDLEWARE[0]); print(settings.STATIC_ROOT.startswith("/srv/recipes/collected/"))',
+    )
+    # the project's own cache (django-redis from REDIS_URL) and HSTS, plus only our paths and health check
+    assert lines == [
+        "False",
+        "django_redis.cache.RedisCache",
+        "60",
+        "djangoprod_health.HealthCheckMiddleware",
+        "True",
+    ]
+    assert "no issues" in manage(host, "check --deploy")
+    assert request(address, NAME, "/recipes/").status == 200
+
+
 def test_secrets_never_in_units_output_or_world_readable_files(host):
     secret_key = host.run("cat /etc/djangoprod/recipes/secret_key").stdout.strip()
     cache_password = host.run("cat /etc/djangoprod/recipes/cache_password").stdout.strip()
