@@ -162,6 +162,14 @@ def page(address: str, path: str = "/") -> tuple[int, bytes]:
         connection.close()
 
 
+def host_run(command: str) -> str:
+    return run(["docker", "exec", HOST, "sh", "-c", command]).stdout
+
+
+def manage(*args: str) -> str:
+    return host_run(" ".join(["/usr/local/sbin/pulse-manage", *(f"'{a}'" for a in args)]))
+
+
 def test_a_host_with_empty_package_lists_converges_by_fqcn(installed, user_dir, fresh_host):
     emptied = subprocess.run(
         ["docker", "exec", HOST, "sh", "-c", "rm -rf /var/lib/apt/lists/* && ls /var/lib/apt/lists | wc -l"],
@@ -190,7 +198,14 @@ def test_an_asgi_project_deploys_unmodified_by_fqcn(installed, user_dir, fresh_h
     answer = json.loads(body)
     assert status == 200 and answer["version"] == "one" and answer["beats"] == 1
     # an async view, on uvicorn's event loop
-    assert "EventLoop" in answer["event_loop"] or "Loop" in answer["event_loop"]
+    assert "Loop" in answer["event_loop"]
+    # as the app, with its environment: the project's own check is clean, DEBUG off
+    check = manage("check", "--deploy")
+    assert "no issues" in check, check
+    debug = manage("shell", "-v", "0", "-c", "from django.conf import settings; print(settings.DEBUG)")
+    assert debug.strip() == "False"
+    secret_key = host_run("cat /etc/djangoprod/pulse/secret_key").strip()
+    assert len(secret_key) == 64 and secret_key not in host_run("systemctl show gunicorn-pulse.service")
 
 
 def test_deploy_rollback_and_releases_run_with_no_fact_cache(installed, user_dir, fresh_host):
