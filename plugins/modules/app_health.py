@@ -14,7 +14,7 @@ description:
     C(Host), as a browser would, until it answers 200 or O(timeout) runs out.
   - With O(release), the answer must be the stack's health check (a JSON object) naming that
     release, so workers still running the previous release never pass the check.
-  - Watches O(unit) meanwhile: when it restarts or fails (workers that cannot boot), the
+  - Watches O(unit) meanwhile. When it restarts or fails (workers that cannot boot), the
     check stops at once and the message ends with the last lines the unit logged, where the
     exception is.
   - Reads only; runs in check mode too.

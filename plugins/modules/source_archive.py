@@ -14,7 +14,7 @@ description:
     depend only on the files' paths, contents and executable bits, never on times or
     owners, so the same code always gives the same archive and the same checksum.
   - The checksum names the release a deploy builds, so an unchanged project deploys nothing.
-  - A directory inside a git work tree is packed from what git would commit there: tracked
+  - A directory inside a git work tree is packed from what git would commit there, tracked
     files (as they are on disk) and untracked files that no C(.gitignore) rule ignores, so
     the project's own C(.gitignore) decides and nothing tracked is ever left out. O(exclude)
     then applies to the untracked files only (a stray C(.env) stays out).
