@@ -133,9 +133,7 @@ def walk(src: str, patterns: list[str]) -> list[str]:
 
 def _git(src: str, *args: str) -> bytes | None:
     try:
-        result = subprocess.run(
-            ["git", "-C", src, *args], capture_output=True, check=False, timeout=60
-        )
+        result = subprocess.run(["git", "-C", src, *args], capture_output=True, check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout if result.returncode == 0 else None
