@@ -34,13 +34,8 @@ options:
     description: Fail when this host's Python does not satisfy the project's.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Reports no diff.
+extends_documentation_fragment:
+  - djangoprod.stack.attributes.read_only
 """
 
 EXAMPLES = r"""

@@ -48,13 +48,8 @@ options:
     description: Seconds to wait for the answer.
     type: int
     default: 30
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Reports no diff.
+extends_documentation_fragment:
+  - djangoprod.stack.attributes.read_only
 """
 
 EXAMPLES = r"""

@@ -60,13 +60,8 @@ options:
         one the settings name. It is imported all the same.
     type: str
     default: ""
-attributes:
-  check_mode:
-    support: full
-    description: The checks run in check mode too; nothing is changed either way.
-  diff_mode:
-    support: none
-    description: Reports no diff.
+extends_documentation_fragment:
+  - djangoprod.stack.attributes.read_only
 """
 
 EXAMPLES = r"""

@@ -28,13 +28,8 @@ options:
     type: list
     elements: str
     required: true
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, in check mode too.
-  diff_mode:
-    support: none
-    description: Reports no diff.
+extends_documentation_fragment:
+  - djangoprod.stack.attributes.read_only
 """
 
 EXAMPLES = r"""

@@ -22,13 +22,8 @@ options:
     description: The project's top directory (or where C(manage.py) sits).
     type: path
     required: true
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Reports no diff.
+extends_documentation_fragment:
+  - djangoprod.stack.attributes.read_only
 """
 
 EXAMPLES = r"""
