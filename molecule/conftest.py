@@ -166,16 +166,18 @@ class Converge:
         return self.rc != 0
 
 
-def converge(extra_vars: dict | None = None, playbook: str = "converge.yml") -> Converge:
+def converge(extra_vars: dict | None = None, playbook: str = "converge.yml", check: bool = False) -> Converge:
     """Run the scenario's converge playbook again, as a user changing their inputs would.
 
     Uses the inventory and configuration molecule made for the scenario; returns the
-    names of the tasks and handlers that reported a change.
+    names of the tasks and handlers that reported a change (that would, with `check`).
     """
     scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], f"{scenario}/{playbook}"]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
+    if check:
+        cmd.append("--check")
     env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     changed, task = [], None

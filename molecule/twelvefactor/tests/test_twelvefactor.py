@@ -2,7 +2,8 @@
 unmodified by site.yml: it reads the stack's environment, its locked dependencies are
 installed (one built from source), Django's own non-interactive commands work through
 the manage command, its tracked fixture media load, a release whose entry point cannot
-load never goes live, and no secret leaks. The tests run in order."""
+load never goes live (and a check run after it changes nothing), the project's own
+production settings can stay untouched, and no secret leaks. The tests run in order."""
 
 from __future__ import annotations
 
@@ -118,6 +119,13 @@ def test_a_release_whose_entry_point_cannot_load_never_goes_live(host, address, 
     assert "The site keeps running release" in message
     assert host.file(f"{ROOT}/current").linked_to == before
     assert request(address, NAME, "/recipes/").status == 200
+
+
+def test_a_check_run_after_the_failed_deploy_changes_nothing_and_passes():
+    result = converge(check=True)
+    OUTPUTS.append(result.output)
+    assert result.rc == 0, result.output[-3000:]
+    assert result.changed_tasks == [], result.changed_tasks
 
 
 def test_the_projects_own_production_settings_can_stay_untouched(host, address):
