@@ -1,6 +1,6 @@
 # Copyright: djangoprod.stack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Documentation fragments shared by the collection's modules."""
+"""Documentation fragments shared by the collection's modules: attributes and options."""
 
 from __future__ import annotations
 

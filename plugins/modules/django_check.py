@@ -24,14 +24,6 @@ description:
   - Changes nothing; safe in check mode.
 author: djangoprod.stack contributors (@djangoprod)
 options:
-  runner:
-    description:
-      - The command that runs the release's Python in its project directory, as the
-        application's user, with its settings module and credentials; C(-c <script>) is
-        appended.
-    type: list
-    elements: str
-    required: true
   settings_file:
     description: The settings module's file, compiled first so a syntax error is named by line.
     type: path
@@ -61,6 +53,7 @@ options:
     type: str
     default: ""
 extends_documentation_fragment:
+  - djangoprod.stack.release_runner
   - djangoprod.stack.attributes.read_only
 """
 

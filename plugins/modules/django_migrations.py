@@ -20,15 +20,8 @@ description:
     release, which holds the migrations to unapply.
   - Reads only; changes nothing.
 author: djangoprod.stack contributors (@djangoprod)
-options:
-  runner:
-    description:
-      - The command that runs the release's Python in its project directory, as the
-        application's user, with its settings module and credentials; C(-c <code>) is appended.
-    type: list
-    elements: str
-    required: true
 extends_documentation_fragment:
+  - djangoprod.stack.release_runner
   - djangoprod.stack.attributes.read_only
 """
 

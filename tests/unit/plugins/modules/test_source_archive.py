@@ -1,8 +1,11 @@
-"""source_archive: what goes into a release, for a git checkout and for a plain directory."""
+"""source_archive: reproducible archives named by content; what goes into a release, for a
+git checkout and for a plain directory."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import tarfile
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.djangoprod.stack.plugins.modules import source_archive
+from release_project import run_module
 
 
 def run(capsys, **args) -> dict:
@@ -82,3 +86,41 @@ def test_a_file_deleted_but_still_tracked_is_not_packed(checkout, tmp_path, caps
     (checkout / "shop" / "settings.py").unlink()
     packed = names(run(capsys, src=str(checkout), dest_dir=str(tmp_path / "out")))
     assert "shop/settings.py" not in packed and "manage.py" in packed
+
+
+def test_archive_is_reproducible_and_named_by_content(project, tmp_path, capsys):
+    out = tmp_path / "out"
+    first = run_module(source_archive, capsys, src=str(project), dest_dir=str(out))
+    assert first["changed"] and first["files"] > 10
+    data = Path(first["path"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == first["checksum"]
+    assert Path(first["path"]).name == f"{first['checksum']}.tar.gz"
+
+    os.utime(project / "manage.py", (1, 1))  # touched, not changed
+    (project / "entries" / "__pycache__").mkdir(exist_ok=True)
+    (project / "entries" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
+    (project / ".env").write_text("SECRET=1")
+    second = run_module(source_archive, capsys, src=str(project), dest_dir=str(out))
+    assert second["checksum"] == first["checksum"] and not second["changed"]
+
+    (project / "entries" / "views.py").write_text("# changed\n", encoding="utf-8")
+    third = run_module(source_archive, capsys, src=str(project), dest_dir=str(out))
+    assert third["checksum"] != first["checksum"] and third["changed"]
+
+    with tarfile.open(first["path"]) as tar:
+        names = tar.getnames()
+        assert "manage.py" in names and "entries/migrations/0001_initial.py" in names
+        assert not any("__pycache__" in n or n.endswith(".env") for n in names)
+        assert tar.getmember("manage.py").mode == 0o755
+        assert {m.uid for m in tar.getmembers()} == {0}
+
+
+def test_archive_check_mode_writes_nothing(project, tmp_path, capsys):
+    out = tmp_path / "out"
+    result = run_module(source_archive, capsys, src=str(project), dest_dir=str(out), _ansible_check_mode=True)
+    assert result["changed"] and not out.exists()
+
+
+def test_archive_of_a_missing_directory_is_refused(tmp_path, capsys):
+    result = run_module(source_archive, capsys, src=str(tmp_path / "nope"), dest_dir=str(tmp_path))
+    assert result["failed"] and "not a directory" in result["msg"]
