@@ -4,8 +4,9 @@ with that directory's own ansible.cfg (a copy of inventories/example's: smart ga
 and a fact cache), against a fresh test host over SSH whose package lists are empty, as
 on many cloud images. site.yml converges it with examples/pulse, an ASGI project nobody
 shaped for the collection (settings from os.environ and dj-database-url,
-requirements/production.txt, no health URL), deployed unmodified under uvicorn workers. deploy, rollback and releases then run
-with the fact cache emptied before each, as from a CI runner."""
+requirements/production.txt, no health URL), deployed unmodified under uvicorn workers.
+deploy, rollback and releases then run with the fact cache emptied before each, as from
+a CI runner."""
 
 from __future__ import annotations
 
