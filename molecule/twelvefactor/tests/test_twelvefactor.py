@@ -121,11 +121,15 @@ def test_a_release_whose_entry_point_cannot_load_never_goes_live(host, address, 
     assert request(address, NAME, "/recipes/").status == 200
 
 
-def test_a_check_run_after_the_failed_deploy_changes_nothing_and_passes():
+# Takes `host` like its neighbours: pytest orders tests parametrized by testinfra's host
+# apart from the others, and this one must run right after the failed deploy.
+def test_a_check_run_after_the_failed_deploy_changes_nothing_and_passes(host):
+    before = host.file(f"{ROOT}/current").linked_to
     result = converge(check=True)
     OUTPUTS.append(result.output)
     assert result.rc == 0, result.output[-3000:]
     assert result.changed_tasks == [], result.changed_tasks
+    assert host.file(f"{ROOT}/current").linked_to == before
 
 
 def test_the_projects_own_production_settings_can_stay_untouched(host, address):
