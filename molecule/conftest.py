@@ -55,10 +55,16 @@ class _SNIConnection(http.client.HTTPSConnection):
     def __init__(self, address: str, server_name: str, context: ssl.SSLContext, timeout: float) -> None:
         super().__init__(address, 443, context=context, timeout=timeout)
         self._server_name = server_name
+        self.tls_version: str | None = None
+        self.peer_certificate: bytes | None = None
 
     def connect(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
+        # Kept now: http.client drops the socket when the server closes the connection
+        # after its answer (nginx does while it reloads).
+        self.tls_version = self.sock.version()
+        self.peer_certificate = self.sock.getpeercert(binary_form=True)
 
 
 @dataclass
@@ -95,11 +101,9 @@ def request(
         conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
         resp = conn.getresponse()
         body = resp.read()
-        tls_version = cert = None
-        if https and isinstance(conn.sock, ssl.SSLSocket):
-            tls_version = conn.sock.version()
-            cert = conn.sock.getpeercert(binary_form=True)
-        return Response(resp.status, resp.headers, body, tls_version, cert)
+        if isinstance(conn, _SNIConnection):
+            return Response(resp.status, resp.headers, body, conn.tls_version, conn.peer_certificate)
+        return Response(resp.status, resp.headers, body)
     finally:
         conn.close()
 
