@@ -170,27 +170,50 @@ class Converge:
         return self.rc != 0
 
 
-def converge(extra_vars: dict | None = None, playbook: str = "converge.yml", check: bool = False) -> Converge:
-    """Run the scenario's converge playbook again, as a user changing their inputs would.
-
-    Uses the inventory and configuration molecule made for the scenario; returns the
-    names of the tasks and handlers that reported a change (that would, with `check`).
-    """
+def converge_command(extra_vars: dict | None = None, playbook: str = "converge.yml", check: bool = False):
+    """The ansible-playbook command of the scenario's playbook, and its environment."""
     scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], f"{scenario}/{playbook}"]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     if check:
         cmd.append("--check")
-    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    return cmd, {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def outcome(rc: int, stdout: str, stderr: str) -> Converge:
     changed, task = [], None
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith(("TASK [", "RUNNING HANDLER [")):
             task = line.split("[", 1)[1].rsplit("]", 1)[0]
         elif line.startswith("changed:") and task:
             changed.append(task)
-    return Converge(proc.returncode, proc.stdout + proc.stderr, changed)
+    return Converge(rc, stdout + stderr, changed)
+
+
+def converge(extra_vars: dict | None = None, playbook: str = "converge.yml", check: bool = False) -> Converge:
+    """Run the scenario's converge playbook again, as a user changing their inputs would.
+
+    Uses the inventory and configuration molecule made for the scenario; returns the
+    names of the tasks and handlers that reported a change (that would, with `check`).
+    """
+    cmd, env = converge_command(extra_vars, playbook, check)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    return outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def start_converge(extra_vars: dict | None = None, playbook: str = "converge.yml") -> subprocess.Popen:
+    """The converge playbook started in the background (its own process group), its
+    output on a pipe: for runs at the same moment, or a run killed midway."""
+    cmd, env = converge_command(extra_vars, playbook)
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+
+
+def finish(proc: subprocess.Popen) -> Converge:
+    stdout, stderr = proc.communicate()
+    return outcome(proc.returncode, stdout, stderr)
 
 
 def exposure(host, unit: str) -> float:

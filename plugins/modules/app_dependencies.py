@@ -17,8 +17,8 @@ description:
   - Returns a checksum of everything that decides what gets installed, so a virtualenv can
     be reused while it stays the same.
   - Reads the Python the project asks for (C(requires-python) in C(pyproject.toml),
-    C(.python-version)) and fails, naming both versions, when the interpreter running the
-    module (the one virtualenvs are made from) does not satisfy it.
+    C(.python-version)) and fails, naming both versions, when the interpreter virtualenvs
+    are made from (O(python)) does not satisfy it.
   - Changes nothing; safe in check mode.
 author: djangoprod.stack contributors (@djangoprod)
 options:
@@ -30,8 +30,12 @@ options:
     description: The dependencies file relative to O(path), instead of looking for one.
     type: str
     default: ""
+  python:
+    description: The interpreter the release's virtualenv is made from.
+    type: path
+    default: /usr/bin/python3
   check_python:
-    description: Fail when this host's Python does not satisfy the project's.
+    description: Fail when O(python) does not satisfy the project's Python.
     type: bool
     default: true
 extends_documentation_fragment:
@@ -64,7 +68,11 @@ requirements:
   type: list
   elements: str
 python:
-  description: This host's Python version.
+  description: The version of O(python).
+  returned: success
+  type: str
+interpreter:
+  description: O(python), the interpreter that was read.
   returned: success
   type: str
 requires_python:
@@ -76,7 +84,6 @@ requires_python:
 import hashlib
 import os
 import re
-import sys
 
 try:
     import tomllib
@@ -253,12 +260,18 @@ def main() -> None:
         argument_spec={
             "path": {"type": "path", "required": True},
             "file": {"type": "str", "default": ""},
+            "python": {"type": "path", "default": "/usr/bin/python3"},
             "check_python": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
-    path = module.params["path"]
-    version = tuple(sys.version_info[:3])
+    path, interpreter = module.params["path"], module.params["python"]
+    rc, out, err = 127, "", "not an executable file"
+    if os.access(interpreter, os.X_OK):
+        rc, out, err = module.run_command([interpreter, "-c", "import sys; print(*sys.version_info[:3])"])
+    if rc != 0:
+        module.fail_json(msg=f"The Python the release runs on, {interpreter}, does not start: {err.strip()}")
+    version = tuple(int(part) for part in out.split())
     shown = ".".join(map(str, version))
     try:
         wanted = python_wanted(path)
@@ -266,8 +279,11 @@ def main() -> None:
             module.fail_json(
                 msg=(
                     f"The project asks for Python {wanted} (requires-python in pyproject.toml, or "
-                    f".python-version) and this host has Python {shown}: run the project on a "
-                    "Debian release whose Python satisfies it, or widen the project's requirement."
+                    f".python-version) and the release would run on Python {shown} ({interpreter}). "
+                    "Set app_python_version to a version that satisfies it (uv installs it, from "
+                    "app_python_install_mirror or app_python_downloads_json_url when the host cannot "
+                    "reach python-build-standalone's releases), deploy to a Debian release whose Python "
+                    "satisfies it, or widen the project's requirement."
                 ),
                 python=shown,
                 requires_python=wanted,
@@ -298,6 +314,7 @@ def main() -> None:
         checksum=checksum(path, files),
         requirements=requirements,
         python=shown,
+        interpreter=interpreter,
         requires_python=wanted,
     )
 

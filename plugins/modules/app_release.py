@@ -89,6 +89,11 @@ deploys:
   returned: action=info
   type: list
   elements: dict
+audit:
+  description: The last 20 runs of C(audit.log) (deploys, rollbacks, site runs, done, failed or abandoned).
+  returned: action=info
+  type: list
+  elements: dict
 removed:
   description: What V(prune) removed (or would).
   returned: action=prune
@@ -113,9 +118,9 @@ def read_current(root: str) -> str | None:
         return None
 
 
-def read_log(root: str) -> list[dict]:
+def read_log(root: str, name: str = "deploys.log") -> list[dict]:
     try:
-        with open(os.path.join(root, "deploys.log"), encoding="utf-8") as handle:
+        with open(os.path.join(root, name), encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
     except FileNotFoundError:
         return []
@@ -267,6 +272,7 @@ def main() -> None:
             previous=previous_release(root),
             releases=by_last_use(root),
             deploys=read_log(root)[-20:],
+            audit=read_log(root, "audit.log")[-20:],
         )
 
     if action == "switch":

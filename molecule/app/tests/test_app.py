@@ -1,17 +1,23 @@
 """The app role deploying the example project: v1 (the converge), v2 (code only, under a
 steady request loop), v3 (a failing migration), a rollback refused while the database is
-ahead and allowed after the printed migrate; secrets never in the output or in
-world-readable files. The tests run in order: each builds on the one before."""
+ahead and allowed after the printed migrate, two deploys at the same moment (one is
+refused), a deploy killed midway and completed by the next run, each run in the audit log
+and on the webhook; secrets never in the output or in world-readable files. The tests
+run in order: each builds on the one before."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import os
 import re
 import shutil
+import signal
+import threading
 from pathlib import Path
 
 import pytest
-from conftest import Load, converge, request
+from conftest import Load, converge, finish, request, start_converge
 
 NAME = "guestbook.test"
 ROOT = "/srv/guestbook"
@@ -19,6 +25,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "guestbook"
 CACHE_PASSWORD = "redis-molecule-3f9c2e7d1b8a"
 ROLLBACK = "../../playbooks/rollback.yml"
 OUTPUTS: list[str] = []
+NOTICES: list[dict] = []
 
 MIGRATION = """
 from django.db import migrations, models
@@ -60,7 +67,28 @@ def versions(tmp_path_factory) -> dict[str, Path]:
     return {
         "v2": version(tmp, "v2", "Version two", V2_MIGRATIONS),
         "v3": version(tmp, "v3", "Version three", V3_MIGRATIONS),
+        "v4": version(tmp, "v4", "Version four", V2_MIGRATIONS),
     }
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        NOTICES.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module", autouse=True)
+def webhook():
+    """A chat webhook on the controller, told of each deploy the tests run."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["DJANGOPROD_TEST_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/hook"
+    yield
+    server.shutdown()
 
 
 def current(host) -> str:
@@ -71,11 +99,23 @@ def hello(address: str) -> str:
     return request(address, NAME, "/hello/").body.decode().strip()
 
 
-def run(extra: dict | None = None, playbook: str = "converge.yml"):
+def run_vars(extra: dict | None = None) -> dict:
     # the collection's playbooks pick their hosts from this (webservers:workers by default)
-    result = converge({"djangoprod_app_hosts": "all", **(extra or {})}, playbook)
+    return {
+        "djangoprod_app_hosts": "all",
+        "app_notify_webhook": os.environ["DJANGOPROD_TEST_WEBHOOK"],
+        **(extra or {}),
+    }
+
+
+def run(extra: dict | None = None, playbook: str = "converge.yml"):
+    result = converge(run_vars(extra), playbook)
     OUTPUTS.append(result.output)
     return result
+
+
+def audit(host) -> list[dict]:
+    return [json.loads(line) for line in host.file(f"{ROOT}/audit.log").content_string.splitlines()]
 
 
 def test_v1_serves_its_page_through_nginx(address):
@@ -177,6 +217,13 @@ def test_v3_with_a_failing_migration_leaves_v2_serving(host, address, versions):
     assert current(host) == before
     assert set(host.run(f"ls {ROOT}/releases").stdout.split()) == releases  # v3's directory is gone
     assert hello(address) == "Version two"
+    # on the record: the audit log and the webhook name the failing step
+    failed = audit(host)[-1]
+    assert (failed["result"], failed["what"]) == ("failed", "converge")
+    assert failed["step"] == "Migrate the database"
+    assert "no_such_table" in failed["message"] and failed["by"] and failed["controller"]
+    notice = NOTICES[-1]["text"]
+    assert "guestbook on" in notice and "converge failed" in notice and "Migrate the database" in notice
 
 
 def test_rollback_is_refused_while_the_database_is_ahead(host, address):
@@ -198,11 +245,58 @@ def test_rollback_after_the_printed_migrate(host, address):
     assert request(address, NAME, "/count/").body == b'{"entries": 1}'
 
 
+def test_two_deploys_at_once_one_runs_and_the_other_is_refused(host, address, versions):
+    before = current(host)
+    runs = [start_converge(run_vars({"app_source_path": str(versions["v2"])})) for _ in range(2)]
+    results = [finish(proc) for proc in runs]
+    OUTPUTS.extend(result.output for result in results)
+    done = [result for result in results if result.rc == 0]
+    refused = [result for result in results if result.rc != 0]
+    assert len(done) == 1 and len(refused) == 1, [result.output[-2000:] for result in results]
+    said = refused[0].output
+    assert "Another run holds the lock app-guestbook" in said and "converge by " in said, said[-2000:]
+    assert "Nothing was changed" in said
+    # the refused run stopped before it changed anything; the other one deployed
+    assert refused[0].changed_tasks == [], refused[0].changed_tasks
+    assert current(host) != before and hello(address) == "Version two"
+    last = audit(host)[-1]
+    assert (last["result"], last["to"]) == ("ok", current(host).rsplit("/", 1)[-1])
+    assert host.file("/run/djangoprod/app-guestbook.lock").content_string == ""
+
+
+def test_a_deploy_killed_midway_is_completed_by_the_next_run(host, address, versions):
+    before = current(host)
+    proc = start_converge(run_vars({"app_source_path": str(versions["v4"])}))
+    for line in proc.stdout:  # killed once the new release is half built
+        if "Check the release's settings and entry point" in line:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert host.file("/run/djangoprod/app-guestbook.lock").content_string != ""  # left behind
+    assert current(host) == before and hello(address) == "Version two"
+    result = run({"app_source_path": str(versions["v4"])})
+    assert result.rc == 0, result.output[-3000:]
+    assert "took over the lock app-guestbook from a run that is gone" in result.output
+    assert hello(address) == "Version four"
+    abandoned, done = audit(host)[-2:]
+    assert abandoned["result"] == "abandoned" and done["result"] == "ok"
+    # nothing half built is left: every release has its record, every virtualenv is complete
+    for release in host.run(f"ls {ROOT}/releases").stdout.split():
+        assert host.file(f"{ROOT}/releases/{release}/.djangoprod-release.json").exists, release
+    for venv in host.run(f"ls {ROOT}/venvs").stdout.split():
+        assert host.file(f"{ROOT}/venvs/{venv}/.djangoprod-complete").exists, venv
+    assert "guestbook on" in NOTICES[-1]["text"] and "converge ok" in NOTICES[-1]["text"]
+    assert NOTICES[-1]["djangoprod"]["result"] == "ok"
+
+
 def test_releases_are_recorded_and_listed(host):
     result = run(playbook="../../playbooks/releases.yml")
     assert result.rc == 0
     assert "deploy by" in result.output and "rollback by" in result.output
     assert re.search(r"\* [0-9a-f]{12}-[0-9a-f]{8}  built ", result.output)
+    # the audit log's runs: who, from where, what, the result and the failing step
+    assert re.search(r"converge ok by \S+ from \S+ in \d+ s", result.output)
+    assert "rollback failed by" in result.output and "converge abandoned by" in result.output
 
 
 def test_secrets_never_in_the_output_or_world_readable_files(host):

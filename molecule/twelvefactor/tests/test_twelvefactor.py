@@ -69,11 +69,21 @@ def test_the_locked_dependencies_are_installed_and_the_sdist_was_built(host):
     lock = tomllib.loads((EXAMPLE / "uv.lock").read_text())
     locked = {p["name"]: p["version"] for p in lock["package"]}
     frozen = host.run(f"{ROOT}/current/venv/bin/python -m pip list --format freeze 2>/dev/null").stdout
-    installed = dict(line.lower().split("==") for line in frozen.split())
+    installed = dict(line.lower().split("==", 1) for line in frozen.splitlines() if "==" in line)
     for name in ("django", "django-environ", "django-redis", "psycopg2"):
         assert installed[name] == locked[name], (name, installed.get(name), locked[name])
     assert "ruff" not in installed  # the dev group stays out
     assert host.run(f"{ROOT}/current/venv/bin/python -c 'import psycopg2'").rc == 0
+
+
+def test_the_release_runs_on_the_python_uv_installed(host):
+    """app_python_version 3.12 on Debian 12 (3.11): uv installed it from the inventory's mirror."""
+    # uv's link for the minor version (cpython-3.12-...), so a patch release can replace it
+    version, prefix = python(host, "import sys; print(*sys.version_info[:2]); print(sys.base_prefix)")
+    assert version == "3 12" and prefix.startswith("/opt/djangoprod/python/cpython-3.12"), prefix
+    assert host.run("/usr/bin/python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)'").rc == 0
+    interpreter = host.file("/opt/djangoprod/python/cpython-3.12.1-linux-x86_64-gnu/bin/python3.12")
+    assert interpreter.user == "root" and not interpreter.mode & 0o022
 
 
 def test_admin_login_after_createsuperuser_noinput(host, address):

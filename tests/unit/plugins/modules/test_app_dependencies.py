@@ -19,7 +19,7 @@ HERE = ".".join(map(str, sys.version_info[:3]))
 
 
 def run(capsys, **args) -> dict:
-    with patch_module_args(args), pytest.raises(SystemExit):
+    with patch_module_args({"python": sys.executable, **args}), pytest.raises(SystemExit):
         app_dependencies.main()
     return json.loads(capsys.readouterr().out)
 
@@ -82,10 +82,29 @@ def test_a_python_the_project_refuses_stops_naming_both(tmp_path, capsys):
     write(tmp_path, {"pyproject.toml": '[project]\nrequires-python = ">=3.99"\n', "uv.lock": ""})
     result = run(capsys, path=str(tmp_path))
     assert result["failed"]
-    assert ">=3.99" in result["msg"] and f"this host has Python {HERE}" in result["msg"]
+    assert ">=3.99" in result["msg"] and f"run on Python {HERE} ({sys.executable})" in result["msg"]
+    assert "app_python_version" in result["msg"]
     write(tmp_path, {"pyproject.toml": "[project]\n", ".python-version": "3.7\n"})
     pinned = run(capsys, path=str(tmp_path))
     assert pinned["failed"] and "==3.7.*" in pinned["msg"]
+
+
+def test_the_python_named_is_the_one_read(tmp_path, capsys):
+    """A uv-installed interpreter (app_python_version) is judged, not the one running the module."""
+    other = tmp_path / "bin" / "python3.12"
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\necho 3 12 1\n")
+    other.chmod(0o755)
+    project = write(tmp_path / "project", {"pyproject.toml": '[project]\nrequires-python = ">=3.12"\n', "uv.lock": ""})
+    result = run(capsys, path=str(project), python=str(other))
+    assert not result.get("failed"), result
+    assert (result["python"], result["interpreter"]) == ("3.12.1", str(other))
+    assert run(capsys, path=str(project))["failed"]
+
+
+def test_a_python_that_does_not_start_is_named(tmp_path, capsys):
+    result = run(capsys, path=str(write(tmp_path, {"requirements.txt": ""})), python=str(tmp_path / "nope"))
+    assert result["failed"] and str(tmp_path / "nope") in result["msg"]
 
 
 @pytest.mark.parametrize(

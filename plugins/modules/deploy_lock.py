@@ -1,0 +1,224 @@
+#!/usr/bin/python
+# Copyright: djangoprod.stack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module: one run at a time on an application (or a load balancer), and the record of each."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: deploy_lock
+version_added: 0.3.0
+short_description: One deploy, rollback or site run at a time, and an audit log of them
+description:
+  - Takes or gives back a lock held by one Ansible run (O(holder)), in a root-only file
+    under C(/run/djangoprod), so that two runs from any controllers never work on the same
+    application or load balancer at once.
+  - A second run is refused, with the holder named (who, from which controller, since when,
+    doing what). The lock is re-entrant for the run holding it, and each time it is taken
+    again its lease is renewed.
+  - A lock whose holder is gone is taken over; the record of the abandoned run goes to the
+    audit log. The action plugin tells a gone holder on the same controller by its process;
+    from another controller, by a lease not renewed for O(lease) seconds, or O(takeover)
+    naming the run.
+  - Giving the lock back appends O(audit) (with who, when and how long) to O(audit_log) as
+    one JSON line, and to the journal.
+  - Use it through its action plugin, which fills O(holder) from the controller.
+  - The lock and the log are the run's own bookkeeping, not the host's state: the module
+    reports no change, so a second converge still reports changed=0.
+author: djangoprod.stack contributors (@djangoprod)
+options:
+  name:
+    description:
+      - What the lock guards, such as V(app-shop) or V(lb-djangoprod).
+      - The file is C(/run/djangoprod/<name>.lock).
+    type: str
+    required: true
+  state:
+    description: V(locked) takes the lock (or renews it), V(unlocked) gives it back.
+    type: str
+    choices: [locked, unlocked]
+    default: locked
+  holder:
+    description: The run, filled in by the action plugin (run, user, controller, pid, what).
+    type: dict
+    required: true
+  lease:
+    description: Seconds after its last renewal that a lock from another controller counts as abandoned.
+    type: int
+    default: 3600
+  takeover:
+    description: The run id of a holder known to be gone, whose lock is taken over.
+    type: str
+    default: ""
+  audit_log:
+    description: The file that gets one JSON line per run given back (and per abandoned run found).
+    type: path
+  audit:
+    description: What the run did, appended to O(audit_log) with O(state=unlocked) (result, release, step...).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the lock could be taken, and takes nothing.
+  diff_mode:
+    support: none
+    description: Reports no diff.
+"""
+
+EXAMPLES = r"""
+- name: One run at a time on this application
+  djangoprod.stack.deploy_lock:
+    name: app-shop
+    holder:
+      what: deploy
+    audit_log: /srv/shop/audit.log
+"""
+
+RETURN = r"""
+holder:
+  description: The run holding the lock now (or the other run that holds it, on refusal).
+  returned: always
+  type: dict
+conflict:
+  description: Whether another run holds the lock (the action plugin then fails, naming it).
+  returned: always
+  type: bool
+abandoned:
+  description: The record of an abandoned holder this run took over, else empty.
+  returned: always
+  type: dict
+audit:
+  description: The line appended to O(audit_log) (who, what, when, how long, the result).
+  returned: state=unlocked
+  type: dict
+"""
+
+import calendar
+import contextlib
+import fcntl
+import json
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+LOCK_DIR = "/run/djangoprod"
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def seconds_since(stamp: str) -> float:
+    try:
+        return time.time() - calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def append_audit(module: AnsibleModule, path: str | None, entry: dict) -> None:
+    if not path:
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, sort_keys=True) + "\n")
+    keys = ("what", "result", "by", "controller", "to")
+    summary = " ".join(f"{key}={entry[key]}" for key in keys if entry.get(key))
+    module.log(f"djangoprod {os.path.basename(os.path.dirname(path))}: {summary}")
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True},
+            "state": {"type": "str", "default": "locked", "choices": ["locked", "unlocked"]},
+            "holder": {"type": "dict", "required": True},
+            "lease": {"type": "int", "default": 3600},
+            "takeover": {"type": "str", "default": ""},
+            "audit_log": {"type": "path"},
+            "audit": {"type": "dict", "default": {}},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    holder = dict(params["holder"])
+    name = params["name"]
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        module.fail_json(msg=f"deploy_lock name must be letters, digits, '-', '_' or '.', got {name!r}")
+    if not holder.get("run"):
+        module.fail_json(msg="holder.run is missing: use the module through its action plugin")
+    os.makedirs(LOCK_DIR, mode=0o755, exist_ok=True)
+    path = os.path.join(LOCK_DIR, f"{name}.lock")
+
+    # The file stays; its content says who holds it. flock keeps two modules of
+    # different runs from reading and writing it at the same moment.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        text = handle.read()
+        current: dict = {}
+        with contextlib.suppress(ValueError):
+            current = json.loads(text) if text.strip() else {}
+        ours = current.get("run") == holder["run"]
+        held = bool(current.get("run")) and not ours
+
+        def write(content: dict) -> None:
+            if module.check_mode:
+                return
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(content, sort_keys=True) if content else "")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+        if params["state"] == "unlocked":
+            if held:
+                module.warn(f"The lock {name} is held by another run ({current.get('run')}); left as it is.")
+                module.exit_json(changed=False, holder=current, conflict=True, abandoned={})
+            entry = {
+                **params["audit"],
+                "what": holder.get("what", ""),
+                "by": holder.get("user", ""),
+                "controller": holder.get("controller", ""),
+                "run": holder["run"],
+                "started": current.get("since", ""),
+                "at": now(),
+            }
+            if current.get("since"):
+                entry["seconds"] = round(seconds_since(current["since"]))
+            if not module.check_mode:
+                append_audit(module, params["audit_log"], entry)
+            write({})
+            module.exit_json(changed=False, holder={}, conflict=False, abandoned={}, audit=entry)
+
+        abandoned: dict = {}
+        if held:
+            stale = seconds_since(current.get("renewed", "")) > params["lease"]
+            if params["takeover"] == current.get("run") or stale:
+                abandoned = current
+            else:
+                module.exit_json(changed=False, holder=current, conflict=True, abandoned={})
+        if abandoned and not module.check_mode:
+            append_audit(
+                module,
+                params["audit_log"],
+                {
+                    "what": abandoned.get("what", ""),
+                    "by": abandoned.get("user", ""),
+                    "controller": abandoned.get("controller", ""),
+                    "run": abandoned.get("run", ""),
+                    "started": abandoned.get("since", ""),
+                    "at": now(),
+                    "result": "abandoned",
+                    "message": f"its run ended without giving the lock back; taken over by {holder['run']}",
+                },
+            )
+        record = {**holder, "since": current.get("since", now()) if ours else now(), "renewed": now()}
+        write(record)
+        module.exit_json(changed=False, holder=record, conflict=False, abandoned=abandoned)
+
+
+if __name__ == "__main__":
+    main()
