@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from conftest import Browser, request
+from conftest import Browser, converge, request
 
 NAME = "guestbook.test"
 MANAGE = "/usr/local/sbin/guestbook-manage"
@@ -122,3 +122,46 @@ def test_only_ssh_and_the_web_listen_beyond_loopback(host):
         if not (address.startswith("127.") or address == "[::1]"):
             exposed.add(int(port))
     assert exposed <= {22, 80, 443}, exposed
+
+
+def test_a_check_run_on_the_converged_stack_passes_and_changes_nothing(host):
+    before = host.file("/srv/guestbook/current").linked_to
+    result = converge(check=True)
+    assert result.rc == 0, result.output[-3000:]
+    assert result.changed_tasks == [], result.changed_tasks
+    assert host.file("/srv/guestbook/current").linked_to == before
+
+
+def inside(host, path: str) -> str:
+    """The status of a request from the host itself (an address nginx_maintenance_allow names)."""
+    out = host.run(
+        f"curl -sk -o /dev/null -w '%{{http_code}}' --resolve {NAME}:443:127.0.0.1 https://{NAME}{path}"
+    )
+    return out.stdout
+
+
+def maintenance(state: str | None):
+    return converge({"djangoprod_maintenance": state} if state else None, "../../playbooks/maintenance.yml")
+
+
+def test_maintenance_mode_on_and_off(host, address):
+    css = re.search(r'href="(/static/[^"]+\.css)"', request(address, NAME, "/").body.decode()).group(1)
+    on = maintenance("on")
+    assert on.rc == 0, on.output[-2000:]
+    try:
+        page = request(address, NAME, "/")
+        assert page.status == 503 and page.header("Retry-After") == "30"
+        assert b"Closed for a moment" in page.body  # the user's own page
+        assert request(address, NAME, "/admin/login/").status == 503
+        assert request(address, NAME, css).status == 200  # the page may use the site's static files
+        # the deploy's health check and the allowed addresses still pass
+        assert inside(host, "/_djangoprod/health") == "200"
+        assert inside(host, "/") == "200"
+        assert maintenance("on").changed_tasks == []
+    finally:
+        off = maintenance("off")
+    assert off.rc == 0, off.output[-2000:]
+    assert request(address, NAME, "/").status == 200
+    assert maintenance("off").changed_tasks == []
+    refused = maintenance(None)
+    assert refused.rc != 0 and "-e djangoprod_maintenance=on" in refused.output
