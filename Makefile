@@ -52,8 +52,8 @@ images: engine
 lint: venv
 	$(call step,ansible-lint (profile production) and ruff)
 	ansible-lint
-	ruff check plugins tests molecule roles/app/files bench/run
-	ruff format --check plugins tests molecule roles/app/files bench/run
+	ruff check plugins tests molecule roles/app/files bench/run bench/djangoprod_bench
+	ruff format --check plugins tests molecule roles/app/files bench/run bench/djangoprod_bench
 
 .PHONY: unit
 unit: venv

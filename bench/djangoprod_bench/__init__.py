@@ -1,0 +1,1 @@
+"""The benchmarks bench/run runs: one module per figure, the helpers they share."""

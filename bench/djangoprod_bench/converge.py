@@ -1,0 +1,51 @@
+"""1-2. A fresh converge of the single-host site and its idempotent re-runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .common import EXAMPLE, OUT, SINGLE, TARGETS, host_up, median, say
+from .inventory import single_inventory
+from .report import RESULTS, row, verdict
+from .runs import playbook
+
+
+def bench_converge(args) -> Path:
+    say("1-2. fresh converge and idempotent re-run of the single-host site")
+    fresh, reruns, inventory = [], [], single_inventory(EXAMPLE)
+    for _ in range(args.fresh_runs):
+        host_up(SINGLE["name"], SINGLE["net"], SINGLE["ip"])
+        shutil.rmtree(OUT / "facts", ignore_errors=True)
+        fresh.append(playbook(inventory, "site.yml"))
+    for _ in range(args.runs):
+        reruns.append(playbook(inventory, "site.yml"))
+    last = reruns[-1]
+    RESULTS["fresh_converge"] = {
+        "seconds": median([r.seconds for r in fresh]),
+        "tasks": fresh[-1].tasks,
+        "runs": len(fresh),
+    }
+    RESULTS["rerun"] = {
+        "seconds": median([r.seconds for r in reruns]),
+        "tasks": last.tasks,
+        "changed": max(r.changed for r in reruns),
+        "changed_tasks": sorted({t for r in reruns for t in r.changed_tasks()}),
+        "slowest": last.slowest(10),
+        "runs": len(reruns),
+    }
+    row(
+        "fresh converge (wall, tasks)",
+        f"{RESULTS['fresh_converge']['seconds']:.0f} s, {fresh[-1].tasks} tasks",
+    )
+    rerun = RESULTS["rerun"]
+    row(
+        "re-run (wall, tasks)",
+        f"{rerun['seconds']:.1f} s, {rerun['tasks']} tasks",
+        "<= 45 s",
+        verdict(rerun["seconds"] <= TARGETS["rerun_s"]),
+    )
+    row("re-run changed", str(rerun["changed"]), "0", verdict(rerun["changed"] == 0))
+    for name, seconds in rerun["slowest"]:
+        print(f"        {seconds:6.2f} s  {name}")
+    return inventory
