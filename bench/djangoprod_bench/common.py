@@ -21,11 +21,16 @@ CLUSTER = {  # lb, two web servers, and the database + cache on one host
 }
 CLUSTER_NET = "djp-bench-cluster"
 TARGETS = {
-    "rerun_s": 45.0,
-    "code_deploy_s": 20.0,
+    "rerun_s": 30.0,  # site.yml re-run, one host
+    "cluster_rerun_s": 60.0,  # site.yml re-run, the cluster
+    "code_deploy_s": 10.0,  # code-only deploy of the guestbook
+    "code_deploy_static_s": 15.0,  # code-only deploy of a project with ~1,500 static files
+    "dependency_deploy_s": 25.0,  # a deploy with a changed dependency, warm package cache
+    "floor_ratio": 2.5,  # code-only deploy / the same release's unavoidable work
     "hello_rps": 5000.0,
     "static_1k_rps": 40000.0,
-    "ratio": 0.8,
+    "bare_ratio": 0.8,  # the stack against bare nginx / bare Django
+    "sweep_ratio": 0.9,  # the derived gunicorn defaults against the sweep's best
 }
 
 

@@ -54,8 +54,12 @@ def cluster_inventory(source: Path) -> Path:
     return write_inventory(OUT / "inventory-cluster", hosts, CLUSTER["lb"], source)
 
 
-def project_copy(name: str, greeting: str | None = None, requirement: str | None = None) -> Path:
-    """A copy of the example project, with another greeting or one more requirement."""
+def project_copy(
+    name: str, greeting: str | None = None, requirement: str | None = None, static_files: int = 0
+) -> Path:
+    """A copy of the example project, with another greeting, one more requirement, or
+    `static_files` more static files (stylesheets and scripts of a few KB, as a real
+    project's front end and its admin-like apps have)."""
     copy = OUT / "sources" / name
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
@@ -65,4 +69,16 @@ def project_copy(name: str, greeting: str | None = None, requirement: str | None
     if requirement:
         with (copy / "requirements.txt").open("a") as requirements:
             requirements.write(f"{requirement}\n")
+    if static_files:
+        assets = copy / "entries/static/entries/bench"
+        assets.mkdir(parents=True)
+        for n in range(static_files):
+            if n % 2:
+                rule = ".bench-{n}-{i} {{ margin: {i}px; color: #{colour:06x}; }}\n"
+                body = "".join(rule.format(n=n, i=i, colour=n * 7919 % 0xFFFFFF) for i in range(60))
+                (assets / f"style-{n}.css").write_text(body)
+            else:
+                line = "export function bench{n}_{i}(x) {{ return x * {i} + {n}; }}\n"
+                body = "".join(line.format(n=n, i=i) for i in range(60))
+                (assets / f"module-{n}.js").write_text(body)
     return copy

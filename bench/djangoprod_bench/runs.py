@@ -39,7 +39,10 @@ class Run:
         return names
 
 
-def playbook(inventory: Path, book: str, extra: dict | None = None, check: bool = True) -> Run:
+def playbook(
+    inventory: Path, book: str, extra: dict | None = None, check: bool = True, args: list[str] | None = None
+) -> Run:
+    """One ansible-playbook run; `check`: stop the bench when it fails; `args`: more options."""
     env = {
         **os.environ,
         "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
@@ -53,6 +56,7 @@ def playbook(inventory: Path, book: str, extra: dict | None = None, check: bool 
     cmd = ["ansible-playbook", "-i", str(inventory), book]
     if extra:
         cmd += ["-e", json.dumps(extra)]
+    cmd += args or []
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     run = Run(proc.returncode, time.monotonic() - start, proc.stdout + proc.stderr)
