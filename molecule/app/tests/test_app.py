@@ -313,6 +313,7 @@ def test_secrets_never_in_the_output_or_world_readable_files(host):
 
 
 def test_the_app_not_answering_shows_a_page_not_a_bare_502(host, address):
+    serving = hello(address)
     stopped = host.run("systemctl stop gunicorn-guestbook.socket gunicorn-guestbook.service")
     assert stopped.rc == 0, stopped.stderr
     try:
@@ -321,4 +322,4 @@ def test_the_app_not_answering_shows_a_page_not_a_bare_502(host, address):
         assert b"Back shortly" in down.body
     finally:
         host.run("systemctl start gunicorn-guestbook.socket")
-    assert hello(address) == "Welcome to the guestbook"
+    assert hello(address) == serving
