@@ -4,36 +4,9 @@
 
 from __future__ import annotations
 
-import re
-
 from ansible.errors import AnsibleFilterError
+from ansible_collections.djangoprod.stack.plugins.module_utils.diagnostics import missing_package_hint
 from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import tail
-
-# What an installer prints when a source build lacks something, and the Debian package
-# that brings it. The first match wins: headers before the generic compiler message.
-_MISSING: list[tuple[str, str]] = [
-    (r"pg_config (executable )?not found|libpq-fe\.h", "libpq-dev"),
-    (r"mysql_config|mysqlclient.*pkg-config|mysql\.h", "default-libmysqlclient-dev pkg-config"),
-    (r"gdal-config|gdal\.h", "libgdal-dev"),
-    (r"jpeglib\.h|(?i:the headers or library files could not be found for jpeg)", "libjpeg-dev"),
-    (r"zlib\.h|(?i:headers or library files could not be found for zlib)", "zlib1g-dev"),
-    (r"ffi\.h", "libffi-dev"),
-    (r"openssl/\w+\.h", "libssl-dev"),
-    (r"libxml/\w+\.h|xml2-config", "libxml2-dev"),
-    (r"libxslt/\w+\.h|xslt-config", "libxslt1-dev"),
-    (r"sasl/sasl\.h", "libsasl2-dev"),
-    (r"lber\.h|ldap\.h", "libldap2-dev"),
-    (r"Python\.h", "python3-dev"),
-    (r"(?i:can't find rust compiler|cargo.*not found|rustc.*not found)", "cargo"),
-    (
-        r"(?i:you need a C compiler|command '[\w/.-]*(gcc|cc|c\+\+|g\+\+)' failed|"
-        r"(gcc|cc|x86_64-linux-gnu-gcc|aarch64-linux-gnu-gcc): (error|No such file)|"
-        r"unable to execute '[\w/.-]*gcc'|No CMAKE_C_COMPILER could be found|"
-        r"C compiler cannot create executables)",
-        "build-essential python3-dev",
-    ),
-    (r"(?i:pkg-config: not found|pkg-config.*command not found)", "pkg-config"),
-]
 
 
 def build_hint(output: object) -> str:
@@ -43,13 +16,7 @@ def build_hint(output: object) -> str:
         raise AnsibleFilterError(
             f"build_hint: expected the installer's output as a string, got {type(output)}"
         )
-    for pattern, package in _MISSING:
-        if re.search(pattern, output):
-            return (
-                f"A dependency is built from source and the host lacks what it needs: add {package} "
-                "to app_build_packages (Debian packages installed before the build)."
-            )
-    return ""
+    return missing_package_hint(output)
 
 
 def tail_text(text: object, limit: int = 2000) -> str:

@@ -108,90 +108,14 @@ static_root:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import (
-    MARKER,
-    parse_marked_json,
-    tail,
+from ansible_collections.djangoprod.stack.plugins.module_utils.checks import (
+    _ORDER,
+    SNIPPET,
+    compile_error,
+    describe,
+    failing,
 )
-
-_ORDER = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-
-# One process: settings, checks, entry point. Anything it raises goes to stderr as a
-# traceback, whose last line says what is wrong.
-SNIPPET = (
-    """
-import importlib, json, sys
-import django
-from django.conf import settings
-django.setup()
-from django.core import checks
-deploy, interface, wanted = sys.argv[1] == "1", sys.argv[2], sys.argv[3]
-names = {checks.DEBUG: "DEBUG", checks.INFO: "INFO", checks.WARNING: "WARNING",
-         checks.ERROR: "ERROR", checks.CRITICAL: "CRITICAL"}
-issues = []
-for message in checks.run_checks(include_deployment_checks=deploy):
-    if message.is_silenced():
-        continue
-    level = max((lvl for lvl in names if lvl <= message.level), default=checks.DEBUG)
-    issues.append({"id": message.id or "", "level": names[level],
-                   "object": "?" if message.obj is None else str(message.obj),
-                   "message": str(message.msg), "hint": message.hint and str(message.hint)})
-def dotted(path):
-    module, _, attribute = path.rpartition(".")
-    return module + ":" + attribute
-if wanted:
-    server = wanted
-elif interface == "asgi":
-    server = getattr(settings, "ASGI_APPLICATION", None)
-    server = dotted(server) if server else None
-    if not server and getattr(settings, "WSGI_APPLICATION", None):
-        module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
-        server = module.rpartition(".")[0] + ".asgi:application" if module.endswith(".wsgi") else None
-    if not server:
-        raise SystemExit("ASGI_APPLICATION is not set and no asgi module sits beside WSGI_APPLICATION: "
-                         "set app_server_module (package.asgi:application)")
-else:
-    if not getattr(settings, "WSGI_APPLICATION", None):
-        raise SystemExit("WSGI_APPLICATION is not set in the settings: set app_server_module "
-                         "(package.wsgi:application)")
-    server = dotted(settings.WSGI_APPLICATION)
-module, _, attribute = server.partition(":")
-application = importlib.import_module(module)
-for part in (attribute or "application").split("."):
-    application = getattr(application, part)
-print("""
-    + repr(MARKER)
-    + """ + json.dumps({"issues": issues, "server_module": server,
-                      "static_root": str(settings.STATIC_ROOT or "")}))
-"""
-)
-
-
-def compile_error(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            compile(handle.read(), path, "exec")
-    except SyntaxError as error:
-        return f"{path} line {error.lineno}: {error.msg}"
-    except OSError as error:
-        return f"{path}: {error.strerror}"
-    return None
-
-
-def failing(issues: list[dict], fail_level: str, fatal_prefixes: list[str] | None = None) -> list[dict]:
-    """The issues that stop a release: at or above the fail level, or fatal by their id."""
-    threshold = _ORDER.index(fail_level)
-    prefixes = tuple(fatal_prefixes or ())
-    return [
-        issue
-        for issue in issues
-        if _ORDER.index(issue["level"]) >= threshold
-        or (prefixes and issue["level"] == "WARNING" and issue["id"].startswith(prefixes))
-    ]
-
-
-def describe(issue: dict) -> str:
-    return f"{issue['id']} ({issue['object']}): {issue['message']}"
+from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import parse_marked_json, tail
 
 
 def main() -> None:

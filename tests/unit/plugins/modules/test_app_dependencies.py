@@ -95,7 +95,8 @@ def test_the_python_named_is_the_one_read(tmp_path, capsys):
     other.parent.mkdir()
     other.write_text("#!/bin/sh\necho 3 12 1\n")
     other.chmod(0o755)
-    project = write(tmp_path / "project", {"pyproject.toml": '[project]\nrequires-python = ">=3.12"\n', "uv.lock": ""})
+    pyproject = '[project]\nrequires-python = ">=3.12"\n'
+    project = write(tmp_path / "project", {"pyproject.toml": pyproject, "uv.lock": ""})
     result = run(capsys, path=str(project), python=str(other))
     assert not result.get("failed"), result
     assert (result["python"], result["interpreter"]) == ("3.12.1", str(other))

@@ -1,0 +1,45 @@
+# Copyright: djangoprod.stack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a failed source build most likely lacks (the build_hint filter, app_build)."""
+
+from __future__ import annotations
+
+import re
+
+# What an installer prints when a source build lacks something, and the Debian package
+# that brings it. The first match wins: headers before the generic compiler message.
+_MISSING: list[tuple[str, str]] = [
+    (r"pg_config (executable )?not found|libpq-fe\.h", "libpq-dev"),
+    (r"mysql_config|mysqlclient.*pkg-config|mysql\.h", "default-libmysqlclient-dev pkg-config"),
+    (r"gdal-config|gdal\.h", "libgdal-dev"),
+    (r"jpeglib\.h|(?i:the headers or library files could not be found for jpeg)", "libjpeg-dev"),
+    (r"zlib\.h|(?i:headers or library files could not be found for zlib)", "zlib1g-dev"),
+    (r"ffi\.h", "libffi-dev"),
+    (r"openssl/\w+\.h", "libssl-dev"),
+    (r"libxml/\w+\.h|xml2-config", "libxml2-dev"),
+    (r"libxslt/\w+\.h|xslt-config", "libxslt1-dev"),
+    (r"sasl/sasl\.h", "libsasl2-dev"),
+    (r"lber\.h|ldap\.h", "libldap2-dev"),
+    (r"Python\.h", "python3-dev"),
+    (r"(?i:can't find rust compiler|cargo.*not found|rustc.*not found)", "cargo"),
+    (
+        r"(?i:you need a C compiler|command '[\w/.-]*(gcc|cc|c\+\+|g\+\+)' failed|"
+        r"(gcc|cc|x86_64-linux-gnu-gcc|aarch64-linux-gnu-gcc): (error|No such file)|"
+        r"unable to execute '[\w/.-]*gcc'|No CMAKE_C_COMPILER could be found|"
+        r"C compiler cannot create executables)",
+        "build-essential python3-dev",
+    ),
+    (r"(?i:pkg-config: not found|pkg-config.*command not found)", "pkg-config"),
+]
+
+
+def missing_package_hint(output: str) -> str:
+    """A sentence naming app_build_packages and the Debian package a failed build most
+    likely needs, or an empty string when the output shows no known missing piece."""
+    for pattern, package in _MISSING:
+        if re.search(pattern, output):
+            return (
+                f"A dependency is built from source and the host lacks what it needs: add {package} "
+                "to app_build_packages (Debian packages installed before the build)."
+            )
+    return ""

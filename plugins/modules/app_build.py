@@ -1,0 +1,567 @@
+#!/usr/bin/python
+# Copyright: djangoprod.stack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module: build a release on the host in one call."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: app_build
+version_added: 0.3.0
+short_description: Build, check and collect a release on the host in one call
+description:
+  - Builds release O(release) under O(root) (C(releases/<id>/)), unless it is built already
+    (it has its record), in this order; any failure removes what it made and says why, the
+    running release untouched.
+  - Unpacks the code (O(archive), which the action plugin copies from the controller, or
+    commit O(git_commit) of the repository O(git_repository)).
+  - Reads how the project declares its dependencies and its Python, and links the release
+    to the virtualenv of those dependencies, built once (C(venvs/<key>/)) with uv or pip and
+    reused by every release whose dependencies are the same. A failed build of a dependency
+    from source names the Debian package the host most likely lacks.
+  - Writes O(files) (the generated settings and the modules they name) into the project.
+  - Runs one Python process of the release, through O(runner): the settings load, the system
+    checks (with the deployment checks), the entry point the server will load is found and
+    imported, the migrations the database lacks are listed and the static files collected
+    into C(collected/<id>/). Issues at or above O(fail_level), or Django's own deployment
+    warnings (O(fatal_prefixes)), stop the release.
+  - Makes the collected files root's, precompresses them (gzip and brotli, reusing the
+    running release's copies of unchanged files) and writes the release's record last: a
+    release with a record is complete.
+  - Use it through its action plugin, which copies O(archive) from the controller.
+author: djangoprod.stack contributors (@djangoprod)
+options:
+  root:
+    description: The application's directory (C(/srv/<app>)).
+    type: path
+    required: true
+  release:
+    description: The release's id, its directory under C(releases/).
+    type: str
+    required: true
+  archive:
+    description: The code as a C(.tar.gz) on the host (the action plugin puts it there).
+    type: path
+  git_repository:
+    description: A clone on the host to export O(git_commit) from, instead of O(archive).
+    type: path
+  git_commit:
+    description: The commit to export from O(git_repository).
+    type: str
+  project_subdir:
+    description: Where C(manage.py) sits in the code (empty for the top).
+    type: str
+    default: ""
+  files:
+    description: Files written into the project directory (relative name to content), readable by O(group).
+    type: dict
+    default: {}
+  user:
+    description: The app's user (it runs the release's Python and collects the static files).
+    type: str
+    required: true
+  group:
+    description: The app's group (it may read the code).
+    type: str
+    required: true
+  requirements_file:
+    description:
+      - The dependencies file; empty to find it (C(uv.lock), C(poetry.lock), C(requirements*.txt),
+        C(pyproject.toml)).
+    type: str
+    default: ""
+  python:
+    description: The interpreter virtualenvs are made from.
+    type: path
+    default: /usr/bin/python3
+  packages:
+    description: More requirement lines every virtualenv gets (the stack's own: gunicorn, the drivers).
+    type: list
+    elements: str
+    default: []
+  uv:
+    description: The uv binary (else the one on C(PATH), if any); a project locked with uv needs it.
+    type: str
+    default: ""
+  installer:
+    description: V(auto) installs with uv when O(uv) is set, else with pip.
+    type: str
+    choices: [auto, uv, pip]
+    default: auto
+  index_environment:
+    description: The environment pip and uv install with (the index, the CA bundle).
+    type: dict
+    default: {}
+  runner:
+    description: The command that runs the release's Python as the app, before the release directory.
+    type: list
+    elements: str
+    required: true
+  fail_level:
+    description: The check level at which any issue stops the release.
+    type: str
+    choices: [CRITICAL, ERROR, WARNING, INFO, DEBUG]
+    default: ERROR
+  fatal_prefixes:
+    description: Warnings whose id starts with one of these stop the release all the same.
+    type: list
+    elements: str
+    default: [security.]
+  interface:
+    description: What the server speaks to the application.
+    type: str
+    choices: [wsgi, asgi]
+    default: wsgi
+  server_module:
+    description:
+      - The application as the server takes it (C(package.module:callable)); empty to read it from
+        the settings.
+    type: str
+    default: ""
+  settings_file:
+    description:
+      - The generated settings module's name in O(files), compiled first so a syntax error is named
+        by line.
+    type: str
+    default: ""
+  collectstatic:
+    description: Collect the static files into C(collected/<id>/) and precompress them.
+    type: bool
+    default: true
+  record:
+    description: More fields for the release's record (where the code came from, who built it).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Says whether the release would be built, and builds nothing.
+  diff_mode:
+    support: none
+    description: Reports no diff.
+"""
+
+EXAMPLES = r"""
+- name: Build, check and collect the release
+  djangoprod.stack.app_build:
+    root: /srv/shop
+    release: 4f2a9c1e07b3-1a2b3c4d
+    archive: /home/deploy/.cache/djangoprod/archives/4f2a9c1e07b3.tar.gz
+    user: shop
+    group: shop
+    runner: [/usr/local/libexec/djangoprod/shop-run]
+    files:
+      djangoprod_settings.py: "{{ lookup('template', 'settings.py.j2') }}"
+    settings_file: djangoprod_settings.py
+"""
+
+RETURN = r"""
+built:
+  description: Whether this run built the release (false when it was built already).
+  returned: always
+  type: bool
+record:
+  description: The release's record (id, dependencies, virtualenv, entry point, check warnings...).
+  returned: always
+  type: dict
+pending:
+  description: The migrations the database lacks (applied by the caller, once).
+  returned: when built
+  type: list
+  elements: str
+issues:
+  description: The check issues that did not stop the release (shown as warnings).
+  returned: when built
+  type: list
+  elements: dict
+seconds:
+  description: How long each step took.
+  returned: when built
+  type: dict
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.djangoprod.stack.plugins.module_utils.checks import (
+    _ORDER,
+    BUILD_SNIPPET,
+    compile_error,
+    describe,
+    failing,
+)
+from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies import (
+    checksum,
+    find,
+    included_files,
+    load_toml,
+    poetry_requirements,
+    python_wanted,
+    satisfies,
+)
+from ansible_collections.djangoprod.stack.plugins.module_utils.diagnostics import missing_package_hint
+from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import parse_marked_json, tail
+
+RECORD = ".djangoprod-release.json"
+COMPLETE = ".djangoprod-complete"
+
+# nginx serves these as they are (gzip_static, brotli_static). A file the running
+# release has with the same content gets that release's copies (linked: made from it).
+PRECOMPRESS = r"""set -euo pipefail
+running=$1
+todo=$(mktemp)
+trap 'rm -f "$todo"' EXIT
+find . -type f -size +256c -regextype posix-extended \
+  -iregex '.*[.](css|js|mjs|map|json|svg|txt|xml|html|ico|wasm|webmanifest)' -print0 |
+while IFS= read -r -d '' f; do
+  if [ -f "$running/$f.gz" ] && [ -f "$running/$f.br" ] && cmp -s "$f" "$running/$f"; then
+    for ext in gz br; do
+      ln -f "$running/$f.$ext" "$f.$ext" 2>/dev/null || cp "$running/$f.$ext" "$f.$ext"
+    done
+  else
+    printf '%s\0' "$f" >>"$todo"
+  fi
+done
+xargs -0 -r -P "$(nproc)" -n 8 gzip -9 -n -k -f <"$todo"
+xargs -0 -r -P "$(nproc)" -n 8 brotli -q 11 -k -f <"$todo"
+"""
+
+
+# The steps, as a failure names them.
+STEPS = {
+    "unpack": "Unpack the code",
+    "python": "Check the project's Python",
+    "dependencies": "Read the project's dependencies",
+    "install": "Install the dependencies",
+    "settings": "Write the production settings",
+    "check": "Check the release's settings and entry point (check --deploy)",
+    "precompress": "Precompress the static files",
+}
+
+
+class BuildError(Exception):
+    def __init__(self, step: str, message: str, **details) -> None:
+        super().__init__(message)
+        self.step, self.details = step, details
+
+
+def run(
+    module: AnsibleModule, step: str, argv: list[str], env: dict | None = None, cwd: str | None = None
+) -> str:
+    rc, out, err = module.run_command(argv, environ_update=env or {}, cwd=cwd)
+    if rc != 0:
+        output = (err or "") + "\n" + (out or "")
+        raise BuildError(step, tail(output, 1500), rc=rc, output=output)
+    return out
+
+
+def lchown_tree(top: str, uid: int, gid: int) -> None:
+    """Owner of everything under `top`, symbolic links themselves and never their targets."""
+    os.lchown(top, uid, gid)
+    for directory, dirs, files in os.walk(top):
+        for name in dirs + files:
+            os.lchown(os.path.join(directory, name), uid, gid)
+
+
+def read_version(module: AnsibleModule, python: str) -> tuple[int, ...]:
+    if not os.access(python, os.X_OK):
+        raise BuildError("python", f"The Python the release runs on, {python}, is not an executable file")
+    out = run(module, "python", [python, "-c", "import sys; print(*sys.version_info[:3])"])
+    return tuple(int(part) for part in out.split())
+
+
+def dependencies(module: AnsibleModule, project: str, params: dict) -> dict:
+    """What the project declares (kind, file, requirement lines) and the virtualenv key."""
+    version = read_version(module, params["python"])
+    shown = ".".join(map(str, version))
+    wanted = python_wanted(project)
+    if wanted and not satisfies(version, wanted):
+        raise BuildError(
+            "python",
+            f"The project asks for Python {wanted} (requires-python in pyproject.toml, or .python-version) "
+            f"and the release would run on Python {shown} ({params['python']}). Set app_python_version to a "
+            "version that satisfies it, deploy to a Debian release whose Python satisfies it, or widen the "
+            "project's requirement.",
+        )
+    kind, relative = find(project, params["requirements_file"])
+    requirements: list[str] = []
+    files = [relative]
+    if kind == "requirements":
+        files = included_files(project, relative)
+    elif kind == "uv":
+        files = [relative, "pyproject.toml"]
+    elif kind == "poetry":
+        pyproject = os.path.join(project, "pyproject.toml")
+        requirements = poetry_requirements(
+            load_toml(os.path.join(project, relative)),
+            load_toml(pyproject) if os.path.isfile(pyproject) else {},
+        )
+    elif kind == "pyproject":
+        requirements = list(
+            load_toml(os.path.join(project, relative)).get("project", {}).get("dependencies", [])
+        )
+    files = [f for f in files if os.path.isfile(os.path.join(project, f))]
+    digest = checksum(project, files)
+    key_inputs = [kind, digest, params["packages"], params["index_environment"], shown, params["python"]]
+    key = hashlib.sha256(json.dumps(key_inputs, sort_keys=True).encode()).hexdigest()[:16]
+    return {
+        "kind": kind,
+        "file": relative,
+        "checksum": digest,
+        "requirements": requirements,
+        "python": shown,
+        "interpreter": params["python"],
+        "requires_python": wanted,
+        "key": key,
+    }
+
+
+def build_venv(module: AnsibleModule, project: str, venv: str, deps: dict, params: dict) -> None:
+    """The virtualenv of these dependencies, or a failure naming what a source build lacks."""
+    env = dict(params["index_environment"])
+    found = params["uv"] if params["uv"] and os.access(params["uv"], os.X_OK) else shutil.which("uv") or ""
+    uv = found if params["installer"] != "pip" else ""
+    if params["installer"] == "uv" and not uv:
+        raise BuildError("install", "app_pip_installer is uv and uv is not on the host")
+    if deps["kind"] == "uv" and not found:
+        raise BuildError("install", "the project is locked with uv (uv.lock) and uv is not on the host")
+    shutil.rmtree(venv, ignore_errors=True)
+    try:
+        run(module, "install", [params["python"], "-m", "venv", venv])
+        if uv:
+            install = [uv, "pip", "install", "--quiet", "--python", f"{venv}/bin/python"]
+        else:
+            install = [f"{venv}/bin/pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"]
+        if deps["kind"] == "uv":
+            locked = f"{venv}/locked-requirements.txt"
+            run(
+                module,
+                "install",
+                [
+                    found,
+                    "export",
+                    "--quiet",
+                    "--frozen",
+                    "--no-dev",
+                    "--no-emit-project",
+                    "--no-hashes",
+                    "--format",
+                    "requirements-txt",
+                    "--directory",
+                    project,
+                    "--output-file",
+                    locked,
+                ],
+                env,
+            )
+            install += ["-r", locked]
+        elif deps["kind"] == "requirements":
+            install += ["-r", os.path.join(project, deps["file"])]
+        else:
+            install += deps["requirements"]
+        run(module, "install", install + params["packages"], env, cwd=project)
+    except BuildError as error:
+        shutil.rmtree(venv, ignore_errors=True)
+        hint = missing_package_hint(error.details.get("output", ""))
+        raise BuildError(
+            "install",
+            f"Installing the dependencies ({deps['file']}) failed. {hint} The installer said: {error}",
+        ) from None
+    with open(os.path.join(venv, COMPLETE), "w", encoding="utf-8") as handle:
+        handle.write(params["release"] + "\n")
+
+
+def unpack(module: AnsibleModule, release_dir: str, params: dict) -> None:
+    if params["archive"]:
+        run(module, "unpack", ["tar", "-xzf", params["archive"], "-C", release_dir, "--no-same-owner"])
+    else:
+        repository, commit = params["git_repository"], params["git_commit"]
+        run(
+            module,
+            "unpack",
+            [
+                "bash",
+                "-c",
+                'set -o pipefail; git -C "$1" archive "$2" | tar -x -C "$3" --no-same-owner',
+                "export",
+                repository,
+                commit,
+                release_dir,
+            ],
+        )
+
+
+def django_process(module: AnsibleModule, release_dir: str, collected: str, params: dict) -> dict:
+    gate = {"rank": _ORDER.index(params["fail_level"]), "prefixes": params["fatal_prefixes"]}
+    argv = [
+        *params["runner"],
+        release_dir,
+        "-c",
+        BUILD_SNIPPET,
+        "1",
+        params["interface"],
+        params["server_module"],
+        json.dumps(gate),
+        "1" if params["collectstatic"] else "0",
+    ]
+    rc, out, err = module.run_command(argv, environ_update={"DJANGOPROD_WRITABLE": collected})
+    try:
+        result = parse_marked_json(out) if rc == 0 else None
+    except ValueError:
+        result = None
+    if not isinstance(result, dict):
+        raise BuildError(
+            "check", f"The release's settings or application do not load (exit {rc}): {tail(err or out)}"
+        )
+    bad = failing(result["issues"], params["fail_level"], params["fatal_prefixes"])
+    if bad:
+        listed = "; ".join(describe(issue) for issue in bad)
+        raise BuildError(
+            "check", f"check --deploy reported {len(bad)} issue(s) that stop the release: {listed}"
+        )
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "root": {"type": "path", "required": True},
+            "release": {"type": "str", "required": True},
+            "archive": {"type": "path"},
+            "git_repository": {"type": "path"},
+            "git_commit": {"type": "str"},
+            "project_subdir": {"type": "str", "default": ""},
+            "files": {"type": "dict", "default": {}},
+            "user": {"type": "str", "required": True},
+            "group": {"type": "str", "required": True},
+            "requirements_file": {"type": "str", "default": ""},
+            "python": {"type": "path", "default": "/usr/bin/python3"},
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "uv": {"type": "str", "default": ""},
+            "installer": {"type": "str", "default": "auto", "choices": ["auto", "uv", "pip"]},
+            "index_environment": {"type": "dict", "default": {}},
+            "runner": {"type": "list", "elements": "str", "required": True},
+            "fail_level": {"type": "str", "default": "ERROR", "choices": _ORDER[::-1]},
+            "fatal_prefixes": {"type": "list", "elements": "str", "default": ["security."]},
+            "interface": {"type": "str", "default": "wsgi", "choices": ["wsgi", "asgi"]},
+            "server_module": {"type": "str", "default": ""},
+            "settings_file": {"type": "str", "default": ""},
+            "collectstatic": {"type": "bool", "default": True},
+            "record": {"type": "dict", "default": {}},
+        },
+        required_one_of=[("archive", "git_repository")],
+        required_together=[("git_repository", "git_commit")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    root, release = params["root"], params["release"]
+    if "/" in release or release.startswith("."):
+        module.fail_json(msg=f"release must be a directory name, got {release!r}")
+    release_dir = os.path.join(root, "releases", release)
+    collected = os.path.join(root, "collected", release)
+    record_path = os.path.join(release_dir, RECORD)
+    if os.path.isfile(record_path):
+        with open(record_path, encoding="utf-8") as handle:
+            module.exit_json(changed=False, built=False, record=json.load(handle))
+    if module.check_mode:
+        module.exit_json(changed=True, built=False, record={})
+
+    import grp
+    import pwd
+
+    app_uid, app_gid = pwd.getpwnam(params["user"]).pw_uid, grp.getgrnam(params["group"]).gr_gid
+    project = os.path.join(release_dir, params["project_subdir"]) if params["project_subdir"] else release_dir
+    seconds: dict[str, float] = {}
+    started = time.monotonic()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.monotonic()
+        seconds[name] = round(now - started, 2)
+        started = now
+
+    try:
+        # What an earlier run left half built goes first.
+        shutil.rmtree(release_dir, ignore_errors=True)
+        shutil.rmtree(collected, ignore_errors=True)
+        os.makedirs(release_dir, mode=0o750)
+        os.chown(release_dir, 0, app_gid)
+        unpack(module, release_dir, params)
+        lap("unpack")
+
+        deps = dependencies(module, release_dir, params)
+        venv = os.path.join(root, "venvs", deps["key"])
+        reused = os.path.isfile(os.path.join(venv, COMPLETE))
+        if not reused:
+            build_venv(module, release_dir, venv, deps, params)
+        os.symlink(os.path.join("..", "..", "venvs", deps["key"]), os.path.join(release_dir, "venv"))
+        lap("virtualenv")
+
+        for relative, content in params["files"].items():
+            path = os.path.join(project, relative)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(content)
+            os.chown(path, 0, app_gid)
+            os.chmod(path, 0o640)
+        if params["settings_file"]:
+            error = compile_error(os.path.join(project, params["settings_file"]))
+            if error:
+                raise BuildError("settings", f"The settings do not compile: {error}")
+
+        os.makedirs(collected, mode=0o755)
+        os.chown(collected, app_uid, app_gid)
+        result = django_process(module, release_dir, collected, params)
+        lap("django")
+
+        # The app wrote the collected files; from now on they are root's, and only then
+        # are they compressed next to themselves.
+        lchown_tree(collected, 0, 0)
+        if params["collectstatic"]:
+            current = os.path.join(root, "current")
+            running = os.path.join(root, "collected", os.path.basename(os.path.realpath(current)))
+            run(module, "precompress", ["bash", "-c", PRECOMPRESS, "precompress", running], cwd=collected)
+        lap("static")
+
+        record = {
+            **params["record"],
+            "id": release,
+            "venv": deps["key"],
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "server_module": result["server_module"],
+            "check_warnings": [issue["id"] for issue in result["issues"]],
+            "dependencies": deps["file"],
+            "python": deps["python"],
+            "python_packages": params["packages"],
+        }
+        with open(record_path + ".new", "w", encoding="utf-8") as handle:
+            json.dump(record, handle, indent=4, sort_keys=True)
+            handle.write("\n")
+        os.chmod(record_path + ".new", 0o644)
+        os.replace(record_path + ".new", record_path)
+    except (BuildError, LookupError, ValueError, OSError) as error:
+        shutil.rmtree(release_dir, ignore_errors=True)
+        shutil.rmtree(collected, ignore_errors=True)
+        step = error.step if isinstance(error, BuildError) else "dependencies"
+        message = str(error) if isinstance(error, BuildError) else f"Reading the project failed: {error}"
+        module.fail_json(msg=message, step=STEPS[step], seconds=seconds)
+
+    for issue in result["issues"]:
+        module.warn(f"check --deploy: {describe(issue)}")
+    module.exit_json(
+        changed=True,
+        built=True,
+        record=record,
+        pending=result.get("pending", []),
+        issues=result["issues"],
+        dependencies={k: v for k, v in deps.items() if k != "requirements"},
+        venv_reused=reused,
+        seconds=seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()

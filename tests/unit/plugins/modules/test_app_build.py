@@ -1,0 +1,155 @@
+"""app_build: the example project built for real in one call (unpacked, its virtualenv
+linked, settings written, checked, migrations listed, static files collected and
+compressed, the record last), a release built already left alone, and a failure that
+removes what it made."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import textwrap
+from pathlib import Path
+
+import pytest
+from ansible_collections.djangoprod.stack.plugins.modules import app_build
+from release_project import EXAMPLE, SECURE, run_module
+
+RELEASE = "0123456789ab-cdef0123"
+
+
+@pytest.fixture
+def layout(tmp_path, monkeypatch):
+    """An app directory, the example project packed, a runner that runs this Python in the
+    release (as the app's runner does, without its sandbox), and brotli standing in for
+    Debian's (not on every controller; the test hosts compress for real)."""
+    root = tmp_path / "srv"
+    for name in ("releases", "venvs", "collected"):
+        (root / name).mkdir(parents=True)
+    archive = tmp_path / "code.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(EXAMPLE, arcname=".", filter=lambda i: None if "__pycache__" in i.name else i)
+    runner = tmp_path / "run"
+    runner.write_text(
+        f'#!/bin/sh\nrelease=$1\nshift\ncd "$release" && '
+        f'DJANGO_SETTINGS_MODULE=djangoprod_settings exec {sys.executable} "$@"\n'
+    )
+    runner.chmod(0o755)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "brotli").write_text(
+        '#!/bin/sh\nfor f; do case "$f" in -*) ;; *) cp "$f" "$f.br";; esac; done\n'
+    )
+    (tools / "brotli").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    return root, archive, runner
+
+
+def settings(root: Path, release: str = RELEASE, extra: str = "") -> str:
+    return (
+        SECURE
+        + textwrap.dedent(
+            f"""
+        STATIC_ROOT = "{root}/collected/{release}"
+        DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": "{root}/db.sqlite3"}}}}
+        """
+        )
+        + extra
+    )
+
+
+def build(capsys, layout, **more) -> dict:
+    root, archive, runner = layout
+    args = {
+        "root": str(root),
+        "release": RELEASE,
+        "archive": str(archive),
+        "user": "root",
+        "group": "root",
+        "runner": [str(runner)],
+        "python": sys.executable,
+        "files": {"djangoprod_settings.py": settings(root)},
+        "settings_file": "djangoprod_settings.py",
+        "record": {"built_by": "tester"},
+        **more,
+    }
+    return run_module(app_build, capsys, **args)
+
+
+def reuse_a_virtualenv(layout) -> None:
+    """The virtualenv of the example's dependencies, as if an earlier release built it."""
+    root, _, _ = layout
+    project = root / "probe"
+    project.mkdir()
+    (project / "requirements.txt").write_text((EXAMPLE / "requirements.txt").read_text())
+    params = {"requirements_file": "", "python": sys.executable, "packages": [], "index_environment": {}}
+
+    class Runner:  # what dependencies() asks of the module: run the interpreter
+        def run_command(self, argv, **_):
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            return done.returncode, done.stdout, done.stderr
+
+    key = app_build.dependencies(Runner(), str(project), params)["key"]
+    (root / "venvs" / key).mkdir()
+    (root / "venvs" / key / ".djangoprod-complete").write_text("earlier\n")
+
+
+def test_a_release_is_built_checked_and_collected_in_one_call(capsys, layout):
+    root, _, _ = layout
+    reuse_a_virtualenv(layout)
+    result = build(capsys, layout)
+    assert result["built"] and result["changed"] and result["venv_reused"], result
+    release = root / "releases" / RELEASE
+    record = json.loads((release / ".djangoprod-release.json").read_text())
+    assert record["id"] == RELEASE and record["built_by"] == "tester"
+    assert record["server_module"] == "guestbook.wsgi:application"
+    assert (release / "venv").resolve() == (root / "venvs" / record["venv"]).resolve()
+    assert (release / "djangoprod_settings.py").stat().st_mode & 0o777 == 0o640
+    assert "entries.0001_initial" in result["pending"]  # a fresh database lacks them all
+    collected = root / "collected" / RELEASE
+    css = collected / "entries" / "site.css"
+    assert gzip.decompress(Path(f"{css}.gz").read_bytes()) == css.read_bytes()
+    assert Path(f"{css}.br").exists()
+    # built already: nothing is done again
+    again = build(capsys, layout)
+    assert not again["built"] and not again["changed"] and again["record"]["id"] == RELEASE
+
+
+def test_a_release_that_fails_its_checks_is_removed_naming_the_step(capsys, layout):
+    root, _, _ = layout
+    reuse_a_virtualenv(layout)
+    result = build(capsys, layout, files={"djangoprod_settings.py": settings(root, extra="DEBUG = True\n")})
+    assert result["failed"] and "security.W018" in result["msg"], result
+    assert result["step"] == "Check the release's settings and entry point (check --deploy)"
+    assert not (root / "releases" / RELEASE).exists() and not (root / "collected" / RELEASE).exists()
+
+
+def test_an_entry_point_that_cannot_load_fails_with_its_exception(capsys, layout):
+    root, _, _ = layout
+    reuse_a_virtualenv(layout)
+    broken = settings(root, extra='WSGI_APPLICATION = "guestbook.nowhere.application"\n')
+    result = build(capsys, layout, files={"djangoprod_settings.py": broken})
+    assert result["failed"] and "No module named 'guestbook.nowhere'" in result["msg"], result["msg"]
+
+
+def test_a_python_the_project_refuses_stops_before_any_install(capsys, layout, tmp_path):
+    root, archive, _ = layout
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.99"\ndependencies = []\n')
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(project, arcname=".")
+    result = build(capsys, layout)
+    assert result["failed"] and "app_python_version" in result["msg"] and ">=3.99" in result["msg"]
+    assert result["step"] == "Check the project's Python"
+    assert os.listdir(root / "venvs") == [] and not (root / "releases" / RELEASE).exists()
+
+
+def test_check_mode_builds_nothing(capsys, layout):
+    root, _, _ = layout
+    result = build(capsys, layout, _ansible_check_mode=True)
+    assert result["changed"] and not result["built"]
+    assert os.listdir(root / "releases") == []
