@@ -75,6 +75,10 @@ record:
   description: The record of the release switched to (what built it, its entry point).
   returned: action=switch
   type: dict
+venv_changed:
+  description: Whether the release switched to uses another virtualenv than the one before (then a restart).
+  returned: action=switch
+  type: bool
 previous:
   description: The release C(current) pointed to before the last switch.
   returned: success
@@ -155,6 +159,13 @@ def by_last_use(root: str) -> list[dict]:
             {"id": name, "last_used": used.get(name, record.get("built_at", "")), "record": record}
         )
     return sorted(releases, key=lambda r: (r["last_used"], r["id"]), reverse=True)
+
+
+def venv_of(root: str, release: str) -> str | None:
+    try:
+        return os.path.basename(os.readlink(os.path.join(root, "releases", release, "venv")))
+    except OSError:
+        return None
 
 
 def previous_release(root: str) -> str | None:
@@ -290,6 +301,7 @@ def main() -> None:
             changed=changed,
             current=release,
             record=read_record(root, release),
+            venv_changed=changed and current is not None and venv_of(root, current) != venv_of(root, release),
             previous=current if changed else previous_release(root),
             diff={"before": f"current -> {current}\n", "after": f"current -> {release}\n"},
         )

@@ -128,3 +128,12 @@ def test_prune_removes_the_collected_static_of_removed_releases(root, capsys):
     result = run(capsys, root=str(root), action="prune", keep=2)
     assert result["changed"]
     assert sorted(p.name for p in (root / "collected").iterdir()) == ["r2", "r3"]
+
+
+def test_switch_says_when_the_virtualenv_changes(root, capsys):
+    build(root, "r1", "v1", {}, "2026-01-01T00:00:00Z")
+    build(root, "r2", "v1", {}, "2026-01-02T00:00:00Z")
+    build(root, "r3", "v2", {}, "2026-01-03T00:00:00Z")
+    assert not run(capsys, root=str(root), action="switch", release="r1")["venv_changed"]  # the first one
+    assert not run(capsys, root=str(root), action="switch", release="r2")["venv_changed"]  # same venv: reload
+    assert run(capsys, root=str(root), action="switch", release="r3")["venv_changed"]  # another: restart
