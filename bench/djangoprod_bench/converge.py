@@ -14,11 +14,11 @@ from .runs import playbook
 def bench_converge(args) -> Path:
     say("1-2. fresh converge and idempotent re-run of the single-host site")
     fresh, reruns, inventory = [], [], single_inventory(EXAMPLE)
-    for _ in range(args.fresh_runs):
+    for _fresh in range(args.fresh_runs):
         host_up(SINGLE["name"], SINGLE["net"], SINGLE["ip"])
         shutil.rmtree(OUT / "facts", ignore_errors=True)
         fresh.append(playbook(inventory, "site.yml"))
-    for _ in range(args.runs):
+    for _rerun in range(args.runs):
         reruns.append(playbook(inventory, "site.yml"))
     last = reruns[-1]
     RESULTS["fresh_converge"] = {

@@ -64,5 +64,5 @@ def under_load(url: str, action, *args, seconds: float = 600):
     finally:
         time.sleep(1)
         proc.send_signal(2)  # SIGINT: wrk prints its figures for the time it ran
-        out, _ = proc.communicate(timeout=30)
+        out = proc.communicate(timeout=30)[0]
     return result, Wrk(out)

@@ -95,7 +95,7 @@ def static_paths(ip: str) -> dict[str, str]:
 
 
 def best_of(url: str, args, headers: dict | None = None) -> Wrk:
-    runs = [wrk(url, args.duration, headers=headers) for _ in range(args.runs)]
+    runs = [wrk(url, args.duration, headers=headers) for _run in range(args.runs)]
     runs.sort(key=lambda r: r.rps)
     return runs[len(runs) // 2]  # the median run
 

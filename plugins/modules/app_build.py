@@ -20,14 +20,14 @@ description:
     reused by every release whose dependencies are the same. A failed build of a dependency
     from source names the Debian package the host most likely lacks.
   - Writes O(files) (the generated settings and the modules they name) into the project.
-  - Runs one Python process of the release, through O(runner): the settings load, the system
+  - Runs one Python process of the release, through O(runner); the settings load, the system
     checks (with the deployment checks), the entry point the server will load is found and
     imported, the migrations the database lacks are listed and the static files collected
     into C(collected/<id>/). Issues at or above O(fail_level), or Django's own deployment
     warnings (O(fatal_prefixes)), stop the release.
   - Makes the collected files root's, precompresses them (gzip and brotli, reusing the
-    running release's copies of unchanged files) and writes the release's record last: a
-    release with a record is complete.
+    running release's copies of unchanged files) and writes the release's record last (a
+    release with a record is complete).
   - Use it through its action plugin, which copies O(archive) from the controller.
 author: djangoprod.stack contributors (@djangoprod)
 options:
@@ -75,7 +75,7 @@ options:
     type: path
     default: /usr/bin/python3
   packages:
-    description: More requirement lines every virtualenv gets (the stack's own: gunicorn, the drivers).
+    description: More requirement lines every virtualenv gets (the stack's own, gunicorn and the drivers).
     type: list
     elements: str
     default: []

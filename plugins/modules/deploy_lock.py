@@ -23,7 +23,7 @@ description:
   - Giving the lock back appends O(audit) (with who, when and how long) to O(audit_log) as
     one JSON line, and to the journal.
   - Use it through its action plugin, which fills O(holder) from the controller.
-  - The lock and the log are the run's own bookkeeping, not the host's state: the module
+  - The lock and the log are the run's own bookkeeping, not the host's state, so the module
     reports no change, so a second converge still reports changed=0.
 author: djangoprod.stack contributors (@djangoprod)
 options:

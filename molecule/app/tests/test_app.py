@@ -247,7 +247,7 @@ def test_rollback_after_the_printed_migrate(host, address):
 
 def test_two_deploys_at_once_one_runs_and_the_other_is_refused(host, address, versions):
     before = current(host)
-    runs = [start_converge(run_vars({"app_source_path": str(versions["v2"])})) for _ in range(2)]
+    runs = [start_converge(run_vars({"app_source_path": str(versions["v2"])})) for _run in range(2)]
     results = [finish(proc) for proc in runs]
     OUTPUTS.extend(result.output for result in results)
     done = [result for result in results if result.rc == 0]

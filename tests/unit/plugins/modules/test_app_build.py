@@ -81,7 +81,7 @@ def build(capsys, layout, **more) -> dict:
 
 def reuse_a_virtualenv(layout) -> None:
     """The virtualenv of the example's dependencies, as if an earlier release built it."""
-    root, _, _ = layout
+    root = layout[0]
     project = root / "probe"
     project.mkdir()
     (project / "requirements.txt").write_text((EXAMPLE / "requirements.txt").read_text())
@@ -98,7 +98,7 @@ def reuse_a_virtualenv(layout) -> None:
 
 
 def test_a_release_is_built_checked_and_collected_in_one_call(capsys, layout):
-    root, _, _ = layout
+    root = layout[0]
     reuse_a_virtualenv(layout)
     result = build(capsys, layout)
     assert result["built"] and result["changed"] and result["venv_reused"], result
@@ -119,7 +119,7 @@ def test_a_release_is_built_checked_and_collected_in_one_call(capsys, layout):
 
 
 def test_a_release_that_fails_its_checks_is_removed_naming_the_step(capsys, layout):
-    root, _, _ = layout
+    root = layout[0]
     reuse_a_virtualenv(layout)
     result = build(capsys, layout, files={"djangoprod_settings.py": settings(root, extra="DEBUG = True\n")})
     assert result["failed"] and "security.W018" in result["msg"], result
@@ -128,7 +128,7 @@ def test_a_release_that_fails_its_checks_is_removed_naming_the_step(capsys, layo
 
 
 def test_an_entry_point_that_cannot_load_fails_with_its_exception(capsys, layout):
-    root, _, _ = layout
+    root = layout[0]
     reuse_a_virtualenv(layout)
     broken = settings(root, extra='WSGI_APPLICATION = "guestbook.nowhere.application"\n')
     result = build(capsys, layout, files={"djangoprod_settings.py": broken})
@@ -136,7 +136,7 @@ def test_an_entry_point_that_cannot_load_fails_with_its_exception(capsys, layout
 
 
 def test_a_python_the_project_refuses_stops_before_any_install(capsys, layout, tmp_path):
-    root, archive, _ = layout
+    root, archive = layout[0], layout[1]
     project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.99"\ndependencies = []\n')
@@ -149,7 +149,7 @@ def test_a_python_the_project_refuses_stops_before_any_install(capsys, layout, t
 
 
 def test_check_mode_builds_nothing(capsys, layout):
-    root, _, _ = layout
+    root = layout[0]
     result = build(capsys, layout, _ansible_check_mode=True)
     assert result["changed"] and not result["built"]
     assert os.listdir(root / "releases") == []
