@@ -25,6 +25,8 @@ description:
     imported, the migrations the database lacks are listed and the static files collected
     into C(collected/<id>/). Issues at or above O(fail_level), or Django's own deployment
     warnings (O(fatal_prefixes)), stop the release.
+  - One build at a time per application on the host; a second one waits for the first
+    (a build whose controller was killed goes on on the host).
   - Makes the collected files root's, precompresses them (gzip and brotli, reusing the
     running release's copies of unchanged files) and writes the release's record last (a
     release with a record is complete).
@@ -180,6 +182,7 @@ seconds:
   type: dict
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -464,6 +467,13 @@ def main() -> None:
     release_dir = os.path.join(root, "releases", release)
     collected = os.path.join(root, "collected", release)
     record_path = os.path.join(release_dir, RECORD)
+    if not module.check_mode and os.path.isdir(root):
+        # One build at a time on this host: a build of a run that was killed may still be
+        # going on the host (its module outlives the controller); this one waits for it.
+        building = open(  # noqa: SIM115  pylint: disable=consider-using-with
+            os.path.join(root, ".build.lock"), "a", encoding="utf-8"
+        )
+        fcntl.flock(building, fcntl.LOCK_EX)
     if os.path.isfile(record_path):
         with open(record_path, encoding="utf-8") as handle:
             module.exit_json(changed=False, built=False, record=json.load(handle))

@@ -267,8 +267,8 @@ def test_two_deploys_at_once_one_runs_and_the_other_is_refused(host, address, ve
 def test_a_deploy_killed_midway_is_completed_by_the_next_run(host, address, versions):
     before = current(host)
     proc = start_converge(run_vars({"app_source_path": str(versions["v4"])}))
-    for line in proc.stdout:  # killed once the new release is half built
-        if "Check the release's settings and entry point" in line:
+    for line in proc.stdout:  # killed while the new release is being built
+        if "Build, check and collect the release" in line:
             break
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
