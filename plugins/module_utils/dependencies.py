@@ -174,3 +174,38 @@ def checksum(path: str, files: list[str]) -> str:
         with open(os.path.join(path, relative), "rb") as handle:
             digest.update(hashlib.sha256(handle.read()).digest())
     return digest.hexdigest()
+
+
+def declared(path: str, wanted: str) -> dict:
+    """What the project at `path` declares: kind, file, the requirement lines to install
+    (poetry and pyproject), and the checksum of every file that decides them."""
+    kind, relative = find(path, wanted)
+    requirements: list[str] = []
+    files = [relative]
+    if kind == "requirements":
+        files = included_files(path, relative)
+    elif kind == "uv":
+        files = [relative, "pyproject.toml"]
+    elif kind == "poetry":
+        pyproject = os.path.join(path, "pyproject.toml")
+        requirements = poetry_requirements(
+            load_toml(os.path.join(path, relative)),
+            load_toml(pyproject) if os.path.isfile(pyproject) else {},
+        )
+    elif kind == "pyproject":
+        project = load_toml(os.path.join(path, relative)).get("project", {})
+        requirements = list(project.get("dependencies", []))
+    files = [f for f in files if os.path.isfile(os.path.join(path, f))]
+    return {"kind": kind, "file": relative, "requirements": requirements, "checksum": checksum(path, files)}
+
+
+def python_refusal(wanted: str, shown: str, interpreter: str) -> str:
+    """Why a release cannot run on this Python, and what to do."""
+    return (
+        f"The project asks for Python {wanted} (requires-python in pyproject.toml, or "
+        f".python-version) and the release would run on Python {shown} ({interpreter}). "
+        "Set app_python_version to a version that satisfies it (uv installs it, from "
+        "app_python_install_mirror or app_python_downloads_json_url when the host cannot "
+        "reach python-build-standalone's releases), deploy to a Debian release whose Python "
+        "satisfies it, or widen the project's requirement."
+    )

@@ -99,27 +99,6 @@ options:
     type: list
     elements: str
     required: true
-  fail_level:
-    description: The check level at which any issue stops the release.
-    type: str
-    choices: [CRITICAL, ERROR, WARNING, INFO, DEBUG]
-    default: ERROR
-  fatal_prefixes:
-    description: Warnings whose id starts with one of these stop the release all the same.
-    type: list
-    elements: str
-    default: [security.]
-  interface:
-    description: What the server speaks to the application.
-    type: str
-    choices: [wsgi, asgi]
-    default: wsgi
-  server_module:
-    description:
-      - The application as the server takes it (C(package.module:callable)); empty to read it from
-        the settings.
-    type: str
-    default: ""
   settings_file:
     description:
       - The generated settings module's name in O(files), compiled first so a syntax error is named
@@ -134,6 +113,8 @@ options:
     description: More fields for the release's record (where the code came from, who built it).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - djangoprod.stack.release_checks
 attributes:
   check_mode:
     support: full
@@ -198,11 +179,8 @@ from ansible_collections.djangoprod.stack.plugins.module_utils.checks import (
     failing,
 )
 from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies import (
-    checksum,
-    find,
-    included_files,
-    load_toml,
-    poetry_requirements,
+    declared,
+    python_refusal,
     python_wanted,
     satisfies,
 )
@@ -283,39 +261,13 @@ def dependencies(module: AnsibleModule, project: str, params: dict) -> dict:
     shown = ".".join(map(str, version))
     wanted = python_wanted(project)
     if wanted and not satisfies(version, wanted):
-        raise BuildError(
-            "python",
-            f"The project asks for Python {wanted} (requires-python in pyproject.toml, or .python-version) "
-            f"and the release would run on Python {shown} ({params['python']}). Set app_python_version to a "
-            "version that satisfies it, deploy to a Debian release whose Python satisfies it, or widen the "
-            "project's requirement.",
-        )
-    kind, relative = find(project, params["requirements_file"])
-    requirements: list[str] = []
-    files = [relative]
-    if kind == "requirements":
-        files = included_files(project, relative)
-    elif kind == "uv":
-        files = [relative, "pyproject.toml"]
-    elif kind == "poetry":
-        pyproject = os.path.join(project, "pyproject.toml")
-        requirements = poetry_requirements(
-            load_toml(os.path.join(project, relative)),
-            load_toml(pyproject) if os.path.isfile(pyproject) else {},
-        )
-    elif kind == "pyproject":
-        requirements = list(
-            load_toml(os.path.join(project, relative)).get("project", {}).get("dependencies", [])
-        )
-    files = [f for f in files if os.path.isfile(os.path.join(project, f))]
-    digest = checksum(project, files)
-    key_inputs = [kind, digest, params["packages"], params["index_environment"], shown, params["python"]]
-    key = hashlib.sha256(json.dumps(key_inputs, sort_keys=True).encode()).hexdigest()[:16]
+        raise BuildError("python", python_refusal(wanted, shown, params["python"]))
+    found = declared(project, params["requirements_file"])
+    inputs = [found["kind"], found["checksum"], params["packages"], params["index_environment"], shown]
+    inputs.append(params["python"])
+    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     return {
-        "kind": kind,
-        "file": relative,
-        "checksum": digest,
-        "requirements": requirements,
+        **found,
         "python": shown,
         "interpreter": params["python"],
         "requires_python": wanted,

@@ -85,11 +85,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies import (
-    checksum,
-    find,
-    included_files,
-    load_toml,
-    poetry_requirements,
+    declared,
+    python_refusal,
     python_wanted,
     satisfies,
 )
@@ -117,42 +114,17 @@ def main() -> None:
         wanted = python_wanted(path)
         if module.params["check_python"] and wanted and not satisfies(version, wanted):
             module.fail_json(
-                msg=(
-                    f"The project asks for Python {wanted} (requires-python in pyproject.toml, or "
-                    f".python-version) and the release would run on Python {shown} ({interpreter}). "
-                    "Set app_python_version to a version that satisfies it (uv installs it, from "
-                    "app_python_install_mirror or app_python_downloads_json_url when the host cannot "
-                    "reach python-build-standalone's releases), deploy to a Debian release whose Python "
-                    "satisfies it, or widen the project's requirement."
-                ),
-                python=shown,
-                requires_python=wanted,
+                msg=python_refusal(wanted, shown, interpreter), python=shown, requires_python=wanted
             )
-        kind, relative = find(path, module.params["file"])
-        requirements: list[str] = []
-        files = [relative]
-        if kind == "requirements":
-            files = included_files(path, relative)
-        elif kind == "uv":
-            files = [relative, "pyproject.toml"]
-        elif kind == "poetry":
-            pyproject = os.path.join(path, "pyproject.toml")
-            requirements = poetry_requirements(
-                load_toml(os.path.join(path, relative)),
-                load_toml(pyproject) if os.path.isfile(pyproject) else {},
-            )
-        elif kind == "pyproject":
-            project = load_toml(os.path.join(path, relative)).get("project", {})
-            requirements = list(project.get("dependencies", []))
-        files = [f for f in files if os.path.isfile(os.path.join(path, f))]
+        found = declared(path, module.params["file"])
     except (LookupError, ValueError, OSError) as error:
         module.fail_json(msg=f"Reading the project's dependencies failed: {error}")
     module.exit_json(
         changed=False,
-        kind=kind,
-        file=relative,
-        checksum=checksum(path, files),
-        requirements=requirements,
+        kind=found["kind"],
+        file=found["file"],
+        checksum=found["checksum"],
+        requirements=found["requirements"],
         python=shown,
         interpreter=interpreter,
         requires_python=wanted,

@@ -31,29 +31,9 @@ options:
     description: Include the deployment checks (C(--deploy)).
     type: bool
     default: true
-  fail_level:
-    description: The level at which any issue fails the check.
-    type: str
-    choices: [CRITICAL, ERROR, WARNING, INFO, DEBUG]
-    default: ERROR
-  fatal_prefixes:
-    description: Issues below O(fail_level) whose id starts with one of these fail all the same.
-    type: list
-    elements: str
-    default: [security.]
-  interface:
-    description: What the server speaks to the application.
-    type: str
-    choices: [wsgi, asgi]
-    default: wsgi
-  server_module:
-    description:
-      - The application as the server takes it (C(package.module:callable)), instead of the
-        one the settings name. It is imported all the same.
-    type: str
-    default: ""
 extends_documentation_fragment:
   - djangoprod.stack.release_runner
+  - djangoprod.stack.release_checks
   - djangoprod.stack.attributes.read_only
 """
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.djangoprod.stack.plugins.modules import app_dependencies
-from ansible_collections.djangoprod.stack.plugins.modules.app_dependencies import (
+from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies import (
     poetry_requirements,
     satisfies,
 )
+from ansible_collections.djangoprod.stack.plugins.modules import app_dependencies
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
 HERE = ".".join(map(str, sys.version_info[:3]))
