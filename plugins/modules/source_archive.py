@@ -14,10 +14,11 @@ description:
     depend only on the files' paths, contents and executable bits, never on times or
     owners, so the same code always gives the same archive and the same checksum.
   - The checksum names the release a deploy builds, so an unchanged project deploys nothing.
-  - A directory inside a git work tree is packed from what git would commit there, tracked
-    files (as they are on disk) and untracked files that no C(.gitignore) rule ignores, so
-    the project's own C(.gitignore) decides and nothing tracked is ever left out. O(exclude)
-    then applies to the untracked files only (a stray C(.env) stays out).
+  - A directory inside a git work tree (and not ignored by it) is packed from what git
+    would commit there, tracked files (as they are on disk) and untracked files that no
+    C(.gitignore) rule ignores, so the project's own C(.gitignore) decides and nothing
+    tracked is ever left out. O(exclude) then applies to the untracked files only (a stray
+    C(.env) stays out).
   - Any other directory is packed whole, less O(exclude).
   - Run it on the controller (with C(delegate_to) V(localhost)).
 author: djangoprod.stack contributors (@djangoprod)
@@ -148,6 +149,10 @@ def git_files(src: str, patterns: list[str]) -> list[str] | None:
     tracked = _git(src, "ls-files", "-z", "--cached", "--", ".")
     untracked = _git(src, "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
     if tracked is None or untracked is None:
+        return None
+    # A directory the enclosing repository ignores (a copy under its build or cache
+    # directory) is not that repository's: it is packed as a plain directory.
+    if not tracked.strip(b"\0") and _git(src, "check-ignore", "-q", ".") is not None:
         return None
     found = []
     for raw in tracked.split(b"\0"):

@@ -82,6 +82,15 @@ def test_a_subdirectory_of_a_checkout_is_packed_relative_to_itself(checkout, tmp
     assert packed == {"settings.py", "venv/notes.txt"}
 
 
+def test_a_copy_in_a_directory_the_checkout_ignores_is_a_plain_directory(checkout, tmp_path, capsys):
+    """A project copied under the enclosing repository's ignored build directory."""
+    copy = checkout / "build" / "shop"
+    write(copy, PROJECT)
+    packed = names(run(capsys, src=str(copy), dest_dir=str(tmp_path / "out")))
+    assert {"manage.py", "shop/settings.py", "fixtures/media/card.txt"} <= packed
+    assert not packed & {"media/upload.jpg", ".env"}
+
+
 def test_a_file_deleted_but_still_tracked_is_not_packed(checkout, tmp_path, capsys):
     (checkout / "shop" / "settings.py").unlink()
     packed = names(run(capsys, src=str(checkout), dest_dir=str(tmp_path / "out")))
