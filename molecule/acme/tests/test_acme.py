@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import request
+from conftest import converge, request
 from cryptography import x509
 
 NAME = "shop.example.test"
@@ -57,3 +57,20 @@ def test_http_challenge_path_is_served_and_the_rest_redirects(host, address):
     resp = request(address, NAME, "/.well-known/acme-challenge/probe", https=False)
     assert resp.status == 200 and resp.body.strip() == b"token-body"
     assert request(address, NAME, "/", https=False).status == 301
+
+
+def test_a_refused_issuance_names_the_cas_answer(host, address):
+    """A name that does not resolve to the host: the run fails with what the CA said,
+    not with certbot's own message (on Debian 12 an AttributeError for any ACME error).
+    Then the names as they were: issued again, and served."""
+    assert host.run("certbot delete --non-interactive --cert-name djangoprod").rc == 0
+    names = ["shop.example.test", "nowhere.example.test"]
+    run = converge({"nginx_server_names": names})
+    assert run.failed, run.output
+    assert "certbot could not obtain a certificate for shop.example.test, nowhere.example.test" in run.output
+    assert "The CA answered: urn:ietf:params:acme:error:" in run.output
+    assert not host.file("/var/www/acme/.well-known/acme-challenge/djangoprod-probe").exists
+
+    again = converge()
+    assert not again.failed, again.output
+    test_the_served_certificate_was_issued_by_the_acme_ca(address)
