@@ -79,72 +79,8 @@ seconds:
   type: float
 """
 
-import http.client
-import json
-import socket
-import ssl
-import subprocess
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-
-
-class _Connection(http.client.HTTPSConnection):
-    """HTTPS to an address with another name as SNI (nginx picks the site by it)."""
-
-    def __init__(self, address: str, port: int, server_name: str, timeout: float) -> None:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        super().__init__(address, port, context=context, timeout=timeout)
-        self._server_name = server_name
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
-
-
-def fetch(address: str, port: int, host: str, path: str) -> tuple[int, str]:
-    connection = _Connection(address, port, host, timeout=5)
-    try:
-        connection.request("GET", path, headers={"Host": host, "User-Agent": "djangoprod-health"})
-        response = connection.getresponse()
-        return response.status, response.read(4096).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as error:
-        return 0, f"{type(error).__name__}: {error}"
-    finally:
-        connection.close()
-
-
-def unit_state(unit: str) -> tuple[int, str]:
-    """(restarts, active state) of a unit."""
-    out = subprocess.run(
-        ["systemctl", "show", "--property", "NRestarts,ActiveState", unit],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    restarts = values.get("NRestarts", "0")
-    return int(restarts) if restarts.isdigit() else 0, values.get("ActiveState", "")
-
-
-def journal_tail(unit: str, since: float, lines: int = 25) -> str:
-    out = subprocess.run(
-        ["journalctl", "--unit", unit, "--since", f"@{int(since) - 1}", "--output", "cat", "--no-pager"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return "\n".join(out.strip().splitlines()[-lines:])
-
-
-def answer_release(body: str) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data.get("release") if isinstance(data, dict) else None
+from ansible_collections.djangoprod.stack.plugins.module_utils.health import wait_for_answer
 
 
 def main() -> None:
@@ -161,41 +97,12 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    start = time.time()
-    restarts = unit_state(p["unit"])[0] if p["unit"] else 0
-    status, body, answered = 0, "", None
-    while True:
-        status, body = fetch(p["address"], p["port"], p["host"], p["path"])
-        answered = answer_release(body) if status == 200 else None
-        if status == 200 and (not p["release"] or answered == p["release"]):
-            module.exit_json(
-                changed=False, status=status, body=body[:300], release=answered, seconds=time.time() - start
-            )
-        if p["unit"]:
-            now_restarts, state = unit_state(p["unit"])
-            if now_restarts > restarts or state == "failed":
-                module.fail_json(
-                    msg=(
-                        f"{p['unit']} {'failed' if state == 'failed' else 'restarted'} instead of serving "
-                        f"(its workers could not boot?). Its last lines:\n{journal_tail(p['unit'], start)}"
-                    ),
-                    status=status,
-                    body=body[:300],
-                    seconds=time.time() - start,
-                )
-        if time.time() - start >= p["timeout"]:
-            break
-        time.sleep(1)
-    if status == 200 and p["release"]:
-        what = f"answered 200 from release {answered or '(not the health check)'}, not {p['release']}"
-    else:
-        what = f"answered {status or 'nothing'}: {body[:300]}"
-    module.fail_json(
-        msg=f"GET https://{p['host']}{p['path']} through nginx on this host {what} (waited {p['timeout']} s)",
-        status=status,
-        body=body[:300],
-        seconds=time.time() - start,
+    answered, result = wait_for_answer(
+        p["host"], p["path"], p["release"], p["unit"], p["address"], p["port"], p["timeout"]
     )
+    if answered:
+        module.exit_json(changed=False, **result)
+    module.fail_json(**result)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.djangoprod.stack.plugins.module_utils.releases import RECORD
 from ansible_collections.djangoprod.stack.plugins.modules import app_release
 
 
@@ -28,7 +29,7 @@ def build(
     for name, content in static.items():
         (collected / name).parent.mkdir(parents=True, exist_ok=True)
         (collected / name).write_text(content)
-    (directory / app_release.RECORD).write_text(json.dumps({"id": release, "built_at": built_at}))
+    (directory / RECORD).write_text(json.dumps({"id": release, "built_at": built_at}))
 
 
 @pytest.fixture
