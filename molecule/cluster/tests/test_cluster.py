@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import testinfra
-from conftest import Browser, Load, converge, host_address, request
+from conftest import Browser, Load, converge, host_address, main_pid, request
 
 NAME = "guestbook.test"
 HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
@@ -119,6 +119,8 @@ def test_a_rolling_deploy_through_the_lb_fails_no_request(hosts, addresses, tmp_
     settings.write_text(settings.read_text().replace("Welcome to the guestbook", "Version two"))
     (v2 / "entries" / "migrations" / "0002_entry_mood.py").write_text(MIGRATION)
     before = hosts["web1"].file("/srv/guestbook/current").linked_to
+    tally = main_pid(hosts["worker"], "guestbook-tally")
+    gunicorn = main_pid(hosts["web1"], "gunicorn-guestbook")
 
     with Load(addresses["lb"], NAME, "/hello/") as load:
         result = converge(
@@ -149,6 +151,14 @@ def test_a_rolling_deploy_through_the_lb_fails_no_request(hosts, addresses, tmp_
         current = hosts[name].file("/srv/guestbook/current").linked_to
         assert current != before
     assert request(addresses["lb"], NAME, "/hello/").body.decode().strip() == "Version two"
+    # the units were left as site.yml wrote them: one call switched, reloaded gunicorn
+    # (the same master) and restarted the worker's unit onto the release
+    assert "djangoprod.stack.gunicorn :" not in result.output
+    assert "djangoprod.stack.systemd_units :" not in result.output
+    served = deploy_hosts(result.output, "Switch to the release, load it and check it answers")
+    assert sorted(served) == ["djp-cluster-web1", "djp-cluster-web2", "djp-cluster-worker"], served
+    assert main_pid(hosts["web1"], "gunicorn-guestbook") == gunicorn
+    assert main_pid(hosts["worker"], "guestbook-tally") != tally
     # both back in the lb's upstream
     site = hosts["lb"].file("/etc/nginx/sites-enabled/djangoprod.conf").content_string
     assert " down;" not in site
