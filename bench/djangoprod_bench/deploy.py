@@ -152,6 +152,12 @@ curl -sk -o /dev/null --resolve {domain}:443:127.0.0.1 https://{domain}/hello/
 t3=$(now)
 ln -sfn "$cur" "$root/current.floor" && mv -T "$root/current.floor" "$root/current"
 systemctl reload gunicorn-guestbook.service
+# gunicorn's master still runs in the floor release until it has handled the reload
+# (kill -HUP returns at once): remove it once the running release answers again.
+for _ in $(seq 50); do
+  curl -sk --resolve {domain}:443:127.0.0.1 https://{domain}/_djangoprod/health | grep -q "${cur#releases/}" && break
+  sleep 0.2
+done
 rm -rf "$rel" "$out"
 awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" \
   'BEGIN { print "unpack", b - a, "django", c - b, "switch", d - c }'
