@@ -155,7 +155,8 @@ systemctl reload gunicorn-guestbook.service
 # gunicorn's master still runs in the floor release until it has handled the reload
 # (kill -HUP returns at once): remove it once the running release answers again.
 for _ in $(seq 50); do
-  curl -sk --resolve {domain}:443:127.0.0.1 https://{domain}/_djangoprod/health | grep -q "${cur#releases/}" && break
+  curl -sk --resolve {domain}:443:127.0.0.1 https://{domain}/_djangoprod/health \
+    | grep -q "${cur#releases/}" && break
   sleep 0.2
 done
 rm -rf "$rel" "$out"
