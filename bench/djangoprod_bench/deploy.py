@@ -153,10 +153,10 @@ t3=$(now)
 ln -sfn "$cur" "$root/current.floor" && mv -T "$root/current.floor" "$root/current"
 systemctl reload gunicorn-guestbook.service
 # gunicorn's master still runs in the floor release until it has handled the reload
-# (kill -HUP returns at once): remove it once the running release answers again.
+# (kill -HUP returns at once): remove it once the master has left it.
+pid=$(systemctl show -p MainPID --value gunicorn-guestbook.service)
 for _ in $(seq 50); do
-  curl -sk --resolve {domain}:443:127.0.0.1 https://{domain}/_djangoprod/health \
-    | grep -q "${cur#releases/}" && break
+  [ "$(readlink /proc/$pid/cwd)" != "$rel" ] && break
   sleep 0.2
 done
 rm -rf "$rel" "$out"
