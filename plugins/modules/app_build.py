@@ -157,6 +157,12 @@ issues:
   returned: when built
   type: list
   elements: dict
+precompressed:
+  description:
+    - The static files compressed by this build (C(compressed)) and those whose compressed
+      copies were taken from the running release because their content is the same (C(reused)).
+  returned: when built
+  type: dict
 seconds:
   description: How long each step took.
   returned: when built
@@ -164,10 +170,13 @@ seconds:
 """
 
 import fcntl
+import filecmp
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -192,24 +201,51 @@ COMPLETE = ".djangoprod-complete"
 
 # nginx serves these as they are (gzip_static, brotli_static). A file the running
 # release has with the same content gets that release's copies (linked: made from it).
-PRECOMPRESS = r"""set -euo pipefail
-running=$1
-todo=$(mktemp)
-trap 'rm -f "$todo"' EXIT
-find . -type f -size +256c -regextype posix-extended \
-  -iregex '.*[.](css|js|mjs|map|json|svg|txt|xml|html|ico|wasm|webmanifest)' -print0 |
-while IFS= read -r -d '' f; do
-  if [ -f "$running/$f.gz" ] && [ -f "$running/$f.br" ] && cmp -s "$f" "$running/$f"; then
-    for ext in gz br; do
-      ln -f "$running/$f.$ext" "$f.$ext" 2>/dev/null || cp "$running/$f.$ext" "$f.$ext"
-    done
-  else
-    printf '%s\0' "$f" >>"$todo"
-  fi
-done
-xargs -0 -r -P "$(nproc)" -n 8 gzip -9 -n -k -f <"$todo"
-xargs -0 -r -P "$(nproc)" -n 8 brotli -q 11 -k -f <"$todo"
-"""
+# What is worth compressing: text formats above 256 bytes (below that, the headers cost more).
+COMPRESSIBLE = re.compile(r".*[.](css|js|mjs|map|json|svg|txt|xml|html|ico|wasm|webmanifest)$", re.I)
+COMPRESSED = (".gz", ".br")
+COMPRESSORS = (["gzip", "-9", "-n", "-k", "-f"], ["brotli", "-q", "11", "-k", "-f"])
+
+
+def same_file(path: str, other: str) -> bool:
+    try:
+        return filecmp.cmp(path, other, shallow=False)
+    except OSError:
+        return False
+
+
+def precompress(module: AnsibleModule, collected: str, running: str) -> dict:
+    """Compressed copies (.gz, .br) beside every compressible static file of `collected`.
+    A file the running release has too, with the same content, gets the running
+    release's copies (hard links): only new and changed files are compressed, in
+    parallel. Symbolic links are never followed nor compressed."""
+    todo, reused = [], 0
+    for directory, _dirs, names in os.walk(collected):
+        for name in names:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size <= 256 or not COMPRESSIBLE.match(name):
+                continue
+            relative = os.path.relpath(path, collected)
+            old = os.path.join(running, relative)
+            if all(os.path.isfile(old + ext) for ext in COMPRESSED) and same_file(path, old):
+                for ext in COMPRESSED:
+                    try:
+                        os.link(old + ext, path + ext)
+                    except OSError:
+                        shutil.copy2(old + ext, path + ext)
+                reused += 1
+            else:
+                todo.append(relative)
+    if todo:
+        listed = "\0".join(todo).encode()
+        for compressor in COMPRESSORS:
+            argv = ["xargs", "-0", "-r", "-P", str(os.cpu_count() or 1), "-n", "16", *compressor]
+            rc, out, err = module.run_command(argv, data=listed, binary_data=True, cwd=collected)
+            if rc != 0:
+                output = (err or "") + "\n" + (out or "")
+                raise BuildError("precompress", tail(output, 1500), rc=rc, output=output)
+    return {"compressed": len(todo), "reused": reused}
 
 
 # The steps, as a failure names them.
@@ -482,10 +518,11 @@ def main() -> None:
         # The app wrote the collected files; from now on they are root's, and only then
         # are they compressed next to themselves.
         lchown_tree(collected, 0, 0)
+        compressed = {}
         if params["collectstatic"]:
             current = os.path.join(root, "current")
             running = os.path.join(root, "collected", os.path.basename(os.path.realpath(current)))
-            run(module, "precompress", ["bash", "-c", PRECOMPRESS, "precompress", running], cwd=collected)
+            compressed = precompress(module, collected, running)
         lap("static")
 
         record = {
@@ -521,6 +558,7 @@ def main() -> None:
         issues=result["issues"],
         dependencies={k: v for k, v in deps.items() if k != "requirements"},
         venv_reused=reused,
+        precompressed=compressed,
         seconds=seconds,
     )
 

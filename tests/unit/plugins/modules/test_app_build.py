@@ -153,3 +153,37 @@ def test_check_mode_builds_nothing(capsys, layout):
     result = build(capsys, layout, _ansible_check_mode=True)
     assert result["changed"] and not result["built"]
     assert os.listdir(root / "releases") == []
+
+
+def test_only_new_and_changed_static_files_are_compressed(tmp_path, layout):
+    """The running release's compressed copies are reused for the same content; a changed
+    file, a new one, a small one and a symbolic link are told apart."""
+    running, collected = tmp_path / "running", tmp_path / "collected"
+    for top in (running, collected):
+        (top / "app").mkdir(parents=True)
+    body = "body { color: red; }\n" * 40
+    for top in (running, collected):
+        (top / "app" / "same.css").write_text(body)
+    (running / "app" / "changed.js").write_text("let a = 1;\n" * 40)
+    (collected / "app" / "changed.js").write_text("let a = 2;\n" * 40)
+    (collected / "app" / "new.svg").write_text("<svg></svg>\n" * 40)
+    (collected / "app" / "small.css").write_text("a{}\n")
+    (collected / "app" / "image.png").write_bytes(b"\x89PNG" * 200)
+    (collected / "app" / "link.css").symlink_to(running / "app" / "same.css")
+    for ext in ("gz", "br"):
+        (running / "app" / f"same.css.{ext}").write_text(f"the running release's {ext}")
+        (running / "app" / f"changed.js.{ext}").write_text("stale")
+
+    class Module:
+        def run_command(self, argv, data=None, binary_data=False, cwd=None, **_):
+            done = subprocess.run(argv, input=data, capture_output=True, cwd=cwd, check=False)
+            return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+    counts = app_build.precompress(Module(), str(collected), str(running))
+    assert counts == {"compressed": 2, "reused": 1}
+    app = collected / "app"
+    assert (app / "same.css.gz").read_text() == "the running release's gz"
+    assert (app / "same.css.gz").stat().st_ino == (running / "app" / "same.css.gz").stat().st_ino
+    assert gzip.decompress((app / "changed.js.gz").read_bytes()) == (app / "changed.js").read_bytes()
+    assert (app / "new.svg.br").exists() and (app / "new.svg.gz").exists()
+    assert not any((app / f"{name}.gz").exists() for name in ("small.css", "image.png", "link.css"))
