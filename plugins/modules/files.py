@@ -1,0 +1,288 @@
+#!/usr/bin/python
+# Copyright: djangoprod.stack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module: directories, files and links of a role, in one call."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: files
+version_added: 0.3.0
+short_description: Directories, files and links of a role, converged in one call
+description:
+  - Makes each entry of O(files) what it says, in the order given, in one module call
+    (where M(ansible.builtin.file), M(ansible.builtin.copy) and M(ansible.builtin.template)
+    take one or two calls per path). Roles render their templates on the controller with
+    the C(template) lookup and pass the text as O(files[].content).
+  - A file is replaced atomically, and only when its content differs; owner, group and
+    mode are set when they differ. A symbolic link at a file's path is replaced by the
+    file, never followed.
+  - Reports which paths changed (RV(changed_paths)), and with C(--diff) the old and new
+    content of each changed file.
+  - The content is not written to the host's journal (only the paths are). Use C(no_log)
+    on the task for content that must not show in the diff or the output.
+author: djangoprod.stack contributors (@djangoprod)
+options:
+  files:
+    description: The directories, files and links, converged in this order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: The absolute path.
+        type: path
+        required: true
+      state:
+        description:
+          - V(file) holds exactly O(files[].content); V(directory) exists (with its
+            parents); V(link) is a symbolic link to O(files[].src); V(absent) is removed
+            (a directory with everything in it).
+        type: str
+        choices: [file, directory, link, absent]
+        default: file
+      content:
+        description: The content of a V(file), as it is written (add the final newline).
+        type: str
+      src:
+        description: The target of a V(link).
+        type: str
+      owner:
+        description: The owner.
+        type: str
+        default: root
+      group:
+        description: The group.
+        type: str
+        default: root
+      mode:
+        description: The permissions; V(0644) for a file and V(0755) for a directory when not given.
+        type: raw
+      validate:
+        description:
+          - A command run on the new content before it replaces a file, with C(%s) for
+            the path of a temporary copy; the file is left as it was when it fails.
+        type: str
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change, and writes nothing.
+  diff_mode:
+    support: full
+    description: The old and new content of each changed file; the old and new state of other paths.
+"""
+
+EXAMPLES = r"""
+- name: Write the web server's configuration
+  djangoprod.stack.files:
+    files:
+      - path: /etc/nginx/snippets
+        state: directory
+      - path: /etc/nginx/nginx.conf
+        content: "{{ lookup('ansible.builtin.template', 'nginx.conf.j2') }}"
+        validate: nginx -t -c %s
+      - path: /etc/nginx/sites-enabled/default
+        state: absent
+  notify: Reload nginx
+"""
+
+RETURN = r"""
+changed_paths:
+  description: The paths created, written, changed or removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+import shlex
+import shutil
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+# A file's diff shows its text up to this size; a larger one is named only.
+DIFF_LIMIT = 100_000
+
+
+class FilesModule(AnsibleModule):
+    def _log_invocation(self) -> None:
+        # The paths only: the content of configuration files does not belong in the journal.
+        paths = " ".join(entry["path"] for entry in self.params["files"])
+        self.log(f"Invoked with files={paths}", log_args={"files": paths})
+
+
+def read_regular(path: str) -> bytes | None:
+    """The content of a regular file at `path` (not through a link), or None."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def text(data: bytes | None) -> str:
+    if data is None:
+        return ""
+    if len(data) > DIFF_LIMIT:
+        return f"({len(data)} bytes)\n"
+    return data.decode("utf-8", errors="replace")
+
+
+def state_of(path: str) -> str:
+    if os.path.islink(path):
+        return "link"
+    if os.path.isdir(path):
+        return "directory"
+    return "file" if os.path.lexists(path) else "absent"
+
+
+def attributes(entry: dict, default_mode: str | None) -> dict:
+    mode = entry.get("mode")
+    return {
+        "path": entry["path"],
+        "owner": entry.get("owner") or "root",
+        "group": entry.get("group") or "root",
+        "mode": default_mode if mode is None else mode,
+        "secontext": [None, None, None],
+        "attributes": None,
+    }
+
+
+def validate(module: AnsibleModule, entry: dict, temporary: str) -> None:
+    command = entry["validate"]
+    if "%s" not in command:
+        module.fail_json(msg=f"validate for {entry['path']} must contain %s (the file to check): {command}")
+    rc, out, err = module.run_command(shlex.split(command.replace("%s", shlex.quote(temporary))))
+    if rc != 0:
+        module.fail_json(
+            msg=f"{entry['path']} was left as it was: the new content fails {command!r}: "
+            f"{(err or out).strip()[-1500:]}",
+            path=entry["path"],
+            rc=rc,
+        )
+
+
+def write(module: AnsibleModule, entry: dict, data: bytes) -> None:
+    path = entry["path"]
+    directory = os.path.dirname(path) or "/"
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        module.set_fs_attributes_if_different(attributes({**entry, "path": temporary}, "0644"), True)
+        if entry.get("validate"):
+            validate(module, entry, temporary)
+        if os.path.isdir(path) and not os.path.islink(path):
+            module.fail_json(msg=f"{path} is a directory; it cannot become a file")
+        os.replace(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+
+
+def converge(module: AnsibleModule, entry: dict) -> tuple[bool, dict | None]:
+    path, wanted = entry["path"], entry.get("state") or "file"
+    check = module.check_mode
+    before = state_of(path)
+    changed, diff = False, None
+    if wanted == "absent":
+        if before != "absent":
+            changed, diff = True, {"before": {"path": path, "state": before}, "after": {"state": "absent"}}
+            if not check:
+                if before == "directory":
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+        return changed, diff
+    if wanted == "directory":
+        if before != "directory":
+            if before != "absent":
+                module.fail_json(msg=f"{path} is a {before}; it cannot become a directory")
+            changed = True
+            diff = {"before": {"path": path, "state": "absent"}, "after": {"state": "directory"}}
+            if not check:
+                os.makedirs(path)
+        if os.path.isdir(path):
+            changed = module.set_fs_attributes_if_different(attributes(entry, "0755"), changed)
+        return changed, diff
+    if wanted == "link":
+        if entry.get("src") is None:
+            module.fail_json(msg=f"{path}: state=link needs src")
+        current = os.readlink(path) if before == "link" else None
+        if current != entry["src"]:
+            if before == "directory":
+                module.fail_json(msg=f"{path} is a directory; it cannot become a link")
+            changed = True
+            diff = {"before": {"path": path, "src": current}, "after": {"src": entry["src"]}}
+            if not check:
+                temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.link")
+                if os.path.lexists(temporary):
+                    os.unlink(temporary)
+                os.symlink(entry["src"], temporary)
+                os.replace(temporary, path)
+        if os.path.islink(path):
+            link = {**attributes(entry, None), "mode": None}
+            changed = module.set_fs_attributes_if_different(link, changed, expand=False)
+        return changed, diff
+    if entry.get("content") is None:
+        module.fail_json(msg=f"{path}: state=file needs content")
+    data = entry["content"].encode("utf-8")
+    old = read_regular(path)
+    if old != data or before != "file":
+        changed = True
+        diff = {"before_header": path, "after_header": path, "before": text(old), "after": text(data)}
+        if not check:
+            if not os.path.isdir(os.path.dirname(path) or "/"):
+                module.fail_json(msg=f"the directory of {path} does not exist; create it first")
+            write(module, entry, data)
+    if os.path.lexists(path):
+        changed = module.set_fs_attributes_if_different(attributes(entry, "0644"), changed)
+    return changed, diff
+
+
+def main() -> None:
+    module = FilesModule(
+        argument_spec={
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "state": {
+                        "type": "str",
+                        "default": "file",
+                        "choices": ["file", "directory", "link", "absent"],
+                    },
+                    "content": {"type": "str"},
+                    "src": {"type": "str"},
+                    "owner": {"type": "str", "default": "root"},
+                    "group": {"type": "str", "default": "root"},
+                    "mode": {"type": "raw"},
+                    "validate": {"type": "str"},
+                },
+            },
+        },
+        supports_check_mode=True,
+    )
+    changed_paths, diffs = [], []
+    for entry in module.params["files"]:
+        if not os.path.isabs(entry["path"]):
+            module.fail_json(msg=f"paths must be absolute, got {entry['path']}")
+        changed, diff = converge(module, entry)
+        if changed:
+            changed_paths.append(entry["path"])
+        if diff:
+            diffs.append(diff)
+    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, diff=diffs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""files: directories, files and links of a role in one call."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import stat
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.djangoprod.stack.plugins.modules import files
+
+OWNER = {"owner": pwd.getpwuid(os.getuid()).pw_name, "group": grp.getgrgid(os.getgid()).gr_name}
+
+
+def run(capsys, entries: list[dict], **more) -> dict:
+    args = {"files": [{**OWNER, **entry} for entry in entries], "_ansible_diff": True, **more}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        files.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def tree(top: Path) -> list[dict]:
+    return [
+        {"path": str(top / "conf.d"), "state": "directory", "mode": "0750"},
+        {"path": str(top / "conf.d" / "site.conf"), "content": "server {}\n", "mode": "0640"},
+        {"path": str(top / "enabled"), "state": "link", "src": "conf.d/site.conf"},
+        {"path": str(top / "default"), "state": "absent"},
+    ]
+
+
+def test_a_tree_is_converged_in_one_call_and_then_left_alone(tmp_path, capsys):
+    (tmp_path / "default").write_text("stock\n")
+    first = run(capsys, tree(tmp_path))
+    assert first["changed"] and first["changed_paths"] == [e["path"] for e in tree(tmp_path)]
+    assert (tmp_path / "conf.d" / "site.conf").read_text() == "server {}\n"
+    assert mode(tmp_path / "conf.d") == 0o750 and mode(tmp_path / "conf.d" / "site.conf") == 0o640
+    assert os.readlink(tmp_path / "enabled") == "conf.d/site.conf"
+    assert not (tmp_path / "default").exists()
+    assert {
+        "before_header": str(tmp_path / "conf.d" / "site.conf"),
+        "after_header": str(tmp_path / "conf.d" / "site.conf"),
+        "before": "",
+        "after": "server {}\n",
+    } in first["diff"]
+
+    again = run(capsys, tree(tmp_path))
+    assert not again["changed"] and again["changed_paths"] == [] and again["diff"] == []
+
+
+def test_only_what_differs_changes(tmp_path, capsys):
+    run(capsys, tree(tmp_path))
+    (tmp_path / "conf.d").chmod(0o755)
+    site = tmp_path / "conf.d" / "site.conf"
+    site.write_text("edited by hand\n")
+    result = run(capsys, tree(tmp_path))
+    assert result["changed_paths"] == [str(tmp_path / "conf.d"), str(site)]
+    assert mode(tmp_path / "conf.d") == 0o750 and site.read_text() == "server {}\n"
+    assert {"before": "edited by hand\n", "after": "server {}\n"}.items() <= result["diff"][0].items()
+
+
+def test_a_link_at_a_files_path_is_replaced_not_followed(tmp_path, capsys):
+    target = tmp_path / "target"
+    target.write_text("not ours\n")
+    (tmp_path / "conf").symlink_to(target)
+    run(capsys, [{"path": str(tmp_path / "conf"), "content": "ours\n"}])
+    assert not (tmp_path / "conf").is_symlink() and (tmp_path / "conf").read_text() == "ours\n"
+    assert target.read_text() == "not ours\n"
+
+
+def test_check_mode_reports_and_writes_nothing(tmp_path, capsys):
+    result = run(capsys, tree(tmp_path), _ansible_check_mode=True)
+    assert result["changed"] and len(result["changed_paths"]) == 3  # nothing to remove
+    assert os.listdir(tmp_path) == []
+
+
+def test_content_that_fails_validation_leaves_the_file_as_it_was(tmp_path, capsys):
+    conf = tmp_path / "conf"
+    conf.write_text("good\n")
+    result = run(capsys, [{"path": str(conf), "content": "bad\n", "validate": "grep -q good %s"}])
+    assert result["failed"] and str(conf) in result["msg"] and "fails" in result["msg"]
+    assert conf.read_text() == "good\n" and os.listdir(tmp_path) == ["conf"]
+    ok = run(capsys, [{"path": str(conf), "content": "good too\n", "validate": "grep -q good %s"}])
+    assert ok["changed"] and conf.read_text() == "good too\n"
+
+
+def test_a_file_in_a_missing_directory_is_refused(tmp_path, capsys):
+    result = run(capsys, [{"path": str(tmp_path / "nowhere" / "conf"), "content": "x\n"}])
+    assert result["failed"] and "create it first" in result["msg"]
