@@ -42,7 +42,9 @@ options:
         choices: [file, directory, link, absent]
         default: file
       content:
-        description: The content of a V(file), as it is written (add the final newline).
+        description:
+          - The content of a V(file), as it is written (add the final newline).
+          - Without it, only the owner, group and mode of an existing file are set.
         type: str
       src:
         description: The target of a V(link).
@@ -58,6 +60,17 @@ options:
       mode:
         description: The permissions; V(0644) for a file and V(0755) for a directory when not given.
         type: raw
+      follow:
+        description:
+          - When the path of a V(file) is a symbolic link, write the file it points to
+            (such as a distribution's link to another configuration file) instead of
+            replacing the link.
+        type: bool
+        default: false
+      managed:
+        description: V(false) leaves the path alone (an entry a role writes only when a setting is on).
+        type: bool
+        default: true
       validate:
         description:
           - A command run on the new content before it replaces a file, with C(%s) for
@@ -109,7 +122,7 @@ DIFF_LIMIT = 100_000
 class FilesModule(AnsibleModule):
     def _log_invocation(self) -> None:
         # The paths only: the content of configuration files does not belong in the journal.
-        paths = " ".join(entry["path"] for entry in self.params["files"])
+        paths = " ".join(str(entry.get("path")) for entry in self.params["files"])
         self.log(f"Invoked with files={paths}", log_args={"files": paths})
 
 
@@ -232,7 +245,9 @@ def converge(module: AnsibleModule, entry: dict) -> tuple[bool, dict | None]:
             changed = module.set_fs_attributes_if_different(link, changed, expand=False)
         return changed, diff
     if entry.get("content") is None:
-        module.fail_json(msg=f"{path}: state=file needs content")
+        if before != "file":
+            module.fail_json(msg=f"{path} is not a file, and no content was given to write")
+        return module.set_fs_attributes_if_different(attributes(entry, None), False), None
     data = entry["content"].encode("utf-8")
     old = read_regular(path)
     if old != data or before != "file":
@@ -266,6 +281,8 @@ def main() -> None:
                     "owner": {"type": "str", "default": "root"},
                     "group": {"type": "str", "default": "root"},
                     "mode": {"type": "raw"},
+                    "follow": {"type": "bool", "default": False},
+                    "managed": {"type": "bool", "default": True},
                     "validate": {"type": "str"},
                 },
             },
@@ -274,8 +291,12 @@ def main() -> None:
     )
     changed_paths, diffs = [], []
     for entry in module.params["files"]:
+        if not entry["managed"]:
+            continue
         if not os.path.isabs(entry["path"]):
             module.fail_json(msg=f"paths must be absolute, got {entry['path']}")
+        if entry["follow"] and (entry.get("state") or "file") == "file" and os.path.islink(entry["path"]):
+            entry = {**entry, "path": os.path.realpath(entry["path"])}
         changed, diff = converge(module, entry)
         if changed:
             changed_paths.append(entry["path"])

@@ -94,3 +94,29 @@ def test_content_that_fails_validation_leaves_the_file_as_it_was(tmp_path, capsy
 def test_a_file_in_a_missing_directory_is_refused(tmp_path, capsys):
     result = run(capsys, [{"path": str(tmp_path / "nowhere" / "conf"), "content": "x\n"}])
     assert result["failed"] and "create it first" in result["msg"]
+
+
+def test_follow_writes_through_a_link_and_managed_false_leaves_a_path_alone(tmp_path, capsys):
+    (tmp_path / "locale.conf").write_text("LANG=C\n")
+    (tmp_path / "locale").symlink_to("locale.conf")
+    (tmp_path / "other").write_text("theirs\n")
+    result = run(
+        capsys,
+        [
+            {"path": str(tmp_path / "locale"), "content": "LANG=C.UTF-8\n", "follow": True},
+            {"path": str(tmp_path / "other"), "content": "ours\n", "managed": False},
+        ],
+    )
+    assert result["changed_paths"] == [str(tmp_path / "locale.conf")]
+    assert os.readlink(tmp_path / "locale") == "locale.conf"
+    assert (tmp_path / "locale.conf").read_text() == "LANG=C.UTF-8\n"
+    assert (tmp_path / "other").read_text() == "theirs\n"
+
+
+def test_a_file_without_content_gets_its_mode_only(tmp_path, capsys):
+    conf = tmp_path / "sshd_config"
+    conf.write_text("Port 22\n")
+    conf.chmod(0o644)
+    result = run(capsys, [{"path": str(conf), "mode": "0600"}])
+    assert result["changed"] and mode(conf) == 0o600 and conf.read_text() == "Port 22\n"
+    assert run(capsys, [{"path": str(tmp_path / "none"), "mode": "0600"}])["failed"]
