@@ -67,6 +67,12 @@ options:
             replacing the link.
         type: bool
         default: false
+      secret:
+        description:
+          - The content holds a secret (a password in a configuration file) - it shows in
+            no diff, and anywhere in the output it is masked.
+        type: bool
+        default: false
       managed:
         description: V(false) leaves the path alone (an entry a role writes only when a setting is on).
         type: bool
@@ -283,6 +289,7 @@ def main() -> None:
                     "mode": {"type": "raw"},
                     "follow": {"type": "bool", "default": False},
                     "managed": {"type": "bool", "default": True},
+                    "secret": {"type": "bool", "default": False},
                     "validate": {"type": "str"},
                 },
             },
@@ -290,6 +297,9 @@ def main() -> None:
         supports_check_mode=True,
     )
     changed_paths, diffs = [], []
+    for entry in module.params["files"]:
+        if entry["secret"] and entry.get("content"):
+            module.no_log_values.add(entry["content"])
     for entry in module.params["files"]:
         if not entry["managed"]:
             continue
@@ -300,8 +310,10 @@ def main() -> None:
         changed, diff = converge(module, entry)
         if changed:
             changed_paths.append(entry["path"])
-        if diff:
-            diffs.append(diff)
+        if diff and module._diff:
+            diffs.append(
+                {"before_header": entry["path"], "after_header": entry["path"]} if entry["secret"] else diff
+            )
     module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, diff=diffs)
 
 

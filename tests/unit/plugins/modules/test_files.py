@@ -120,3 +120,25 @@ def test_a_file_without_content_gets_its_mode_only(tmp_path, capsys):
     result = run(capsys, [{"path": str(conf), "mode": "0600"}])
     assert result["changed"] and mode(conf) == 0o600 and conf.read_text() == "Port 22\n"
     assert run(capsys, [{"path": str(tmp_path / "none"), "mode": "0600"}])["failed"]
+
+
+def test_a_secret_shows_in_no_diff_and_nowhere_in_the_output(tmp_path, capsys):
+    conf = tmp_path / "redis.conf"
+    args = {"files": [{**OWNER, "path": str(conf), "content": "user app on #c0ffee\n", "secret": True}]}
+    with (
+        patch_module_args({**args, "_ansible_diff": True, "_ansible_verbosity": 4}),
+        pytest.raises(SystemExit),
+    ):
+        files.main()
+    printed = capsys.readouterr().out
+    assert "c0ffee" not in printed and json.loads(printed)["diff"] == [
+        {"before_header": str(conf), "after_header": str(conf)}
+    ]
+    assert conf.read_text() == "user app on #c0ffee\n"
+
+
+def test_no_diff_is_returned_unless_asked(tmp_path, capsys):
+    args = {"files": [{**OWNER, "path": str(tmp_path / "conf"), "content": "x\n"}]}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        files.main()
+    assert json.loads(capsys.readouterr().out)["diff"] == []
