@@ -169,6 +169,15 @@ def test_check_deploy_is_clean_and_manage_runs_as_the_app(host):
     assert who.stdout.strip().splitlines()[-1] == host.run("id -u guestbook").stdout.strip()
 
 
+def test_gunicorn_keeps_its_control_socket_in_its_runtime_directory(host):
+    log = host.run("journalctl -u gunicorn-guestbook.service --no-pager -o cat").stdout
+    assert "Listening at" in log or "Booting worker" in log, log[-2000:]
+    assert "Control server error" not in log, log[-2000:]
+    version = host.run(f"{ROOT}/current/venv/bin/python -c 'import gunicorn; print(gunicorn.__version__)'")
+    if int(version.stdout.split(".")[0]) >= 25:  # the control socket came with gunicorn 25
+        assert host.file("/run/gunicorn-guestbook/gunicorn.ctl").is_socket
+
+
 def test_the_page_writes_and_reads_the_database(host, address):
     host.run(
         "/usr/local/sbin/guestbook-manage shell -v 0 -c "

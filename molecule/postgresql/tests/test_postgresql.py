@@ -116,7 +116,7 @@ def test_a_reloadable_change_reloads_without_restart(host):
     assert not run.failed, run.output
     assert sorted(run.changed_tasks) == sorted(
         [
-            "djangoprod.stack.postgresql : Write the settings drop-in",
+            "djangoprod.stack.postgresql : Write the settings drop-in and the client authentication rules",
             "djangoprod.stack.postgresql : Reload PostgreSQL",
         ]
     ), run.output

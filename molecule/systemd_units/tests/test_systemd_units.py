@@ -52,7 +52,7 @@ def test_a_failure_starts_the_on_failure_unit(host):
     assert wait_for(host, "/var/lib/hello-alert/alerts").strip()
 
 
-WRITE = "djangoprod.stack.systemd_units : Write the service units"
+WRITE = "djangoprod.stack.systemd_units : Write the unit files"
 RESTART = "djangoprod.stack.systemd_units : Restart the services whose definition changed"
 
 
