@@ -73,3 +73,15 @@ def test_role_readmes_match_their_argument_specs() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout
+
+
+PLAYBOOKS = sorted((ROOT / "playbooks").glob("*.yml"))
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS, ids=lambda p: p.name)
+def test_every_play_runs_its_handlers_after_a_failure(playbook: Path) -> None:
+    # Set on the plays, not only in ansible.cfg: users of the installed collection run
+    # them under their own configuration.
+    plays = [play for play in yaml.safe_load(playbook.read_text()) if "hosts" in play]
+    assert plays
+    assert [play["name"] for play in plays if play.get("force_handlers") is not True] == []

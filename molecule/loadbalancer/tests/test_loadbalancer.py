@@ -30,6 +30,18 @@ def test_requests_spread_over_both_backends(address):
     assert answers(address) == {"backend 1", "backend 2"}
 
 
+def posts(host, backend: int) -> int:
+    return len(host.file(f"/srv/backend{backend}/posts.log").content_string.splitlines())
+
+
+def test_a_post_a_backend_received_is_never_sent_again(host, address):
+    # Backend 1 answers every POST 503: sending it on to backend 2 would run it twice.
+    assert host.run(": > /srv/backend1/posts.log && : > /srv/backend2/posts.log").rc == 0
+    statuses = [request(address, NAME, f"/form/{n}", method="POST", body=b"x=1").status for n in range(20)]
+    assert posts(host, 1) + posts(host, 2) == 20
+    assert statuses.count(503) == posts(host, 1) >= 1
+
+
 def test_a_drained_backend_gets_no_requests_and_none_fail(address):
     with Load(address, NAME) as load:
         set_backend("drained")

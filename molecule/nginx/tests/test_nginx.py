@@ -68,6 +68,15 @@ def test_unknown_name_gets_no_tls_handshake(address):
         request(address, "attacker.example")
 
 
+@pytest.mark.parametrize("path", ["/", "/index.html", "/static/css/plain.css"])
+def test_site_name_in_tls_but_another_host_is_misdirected(address, path):
+    # The handshake names the site, the Host header another name: nothing is served.
+    resp = request(address, NAME, path, headers={"Host": "attacker.example"})
+    assert resp.status == 421
+    assert b"Welcome to nginx" not in resp.body
+    assert b"No application is deployed here yet" not in resp.body
+
+
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_modern_tls_versions_are_accepted(address, version):
     resp = request(address, NAME, context=tls_context(version, version))

@@ -60,7 +60,23 @@ def test_app_user_reads_and_writes(app):
 
 
 @pytest.mark.parametrize(
-    "command", [("FLUSHALL",), ("FLUSHDB",), ("CONFIG", "GET", "*"), ("KEYS", "*"), ("DEBUG", "SLEEP", "0")]
+    "command",
+    [
+        ("FLUSHALL",),
+        ("FLUSHDB",),
+        ("CONFIG", "GET", "*"),
+        ("KEYS", "*"),
+        ("DEBUG", "SLEEP", "0"),
+        # The ACL itself: reading the users' hashes, or granting itself every command.
+        ("ACL", "LIST"),
+        ("ACL", "SETUSER", "app", "+@all"),
+        ("ACL", "SAVE"),
+        ("CLIENT", "LIST"),
+        ("CLIENT", "KILL", "TYPE", "normal"),
+        ("SHUTDOWN", "NOSAVE"),
+        ("SWAPDB", "0", "1"),
+        ("MIGRATE", "127.0.0.1", "6380", "x", "0", "1000"),
+    ],
 )
 def test_app_user_may_not_run_dangerous_commands(app, command):
     # NOPERM from the ACL; DEBUG is also switched off server-wide (enable-debug-command).
@@ -68,6 +84,17 @@ def test_app_user_may_not_run_dangerous_commands(app, command):
     with pytest.raises(redis.exceptions.ResponseError, match=refused):
         app.execute_command(*command)
     assert app.get("djangoprod:test") == b"value"
+
+
+def test_app_user_keeps_what_apps_use(app):
+    # Django's cache, Celery's broker and results: scripts, transactions, pub/sub, scans.
+    assert app.eval("return redis.call('INCR', KEYS[1])", 1, "djangoprod:counter") >= 1
+    with app.pipeline(transaction=True) as pipe:
+        pipe.lpush("djangoprod:queue", "job").brpop("djangoprod:queue", timeout=1)
+        assert pipe.execute()[1] == (b"djangoprod:queue", b"job")
+    assert app.publish("djangoprod:events", "hello") == 0
+    assert list(app.scan_iter("djangoprod:*"))
+    assert app.acl_whoami() == "app"
 
 
 def test_memory_limit_and_policy_of_a_cache(app):
