@@ -6,7 +6,7 @@ import http.client
 import ssl
 
 import pytest
-from conftest import request, tls_context
+from conftest import exposure, request, tls_context
 from cryptography import x509
 
 NAME = "www.example.test"
@@ -17,6 +17,16 @@ def test_nginx_is_enabled_and_running(host):
     assert nginx.is_enabled
     assert nginx.is_running
     assert host.run("nginx -t").rc == 0
+
+
+def test_nginx_runs_sandboxed_with_its_workers_as_www_data(host):
+    assert exposure(host, "nginx.service") <= 2.5
+    pid = host.run("systemctl show -p MainPID --value nginx").stdout.strip()
+    status = host.file(f"/proc/{pid}/status").content_string
+    # The master keeps the five capabilities it needs and no more.
+    assert "CapBnd:\t00000000000004e1" in status
+    workers = host.run(f"ps -o user= --ppid {pid}").stdout.split()
+    assert workers and set(workers) == {"www-data"}
 
 
 def test_only_web_ports_and_ssh_listen(host):

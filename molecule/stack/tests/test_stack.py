@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from conftest import Browser, converge, request
+from conftest import Browser, converge, exposure, request
 
 NAME = "guestbook.test"
 MANAGE = "/usr/local/sbin/guestbook-manage"
@@ -87,6 +87,26 @@ def test_the_worker_reads_the_database(host):
     assert host.service("guestbook-tally").is_running
     journal = host.run("journalctl -u guestbook-tally --no-pager -o cat -n 20").stdout
     assert re.search(r"tally: [1-9]\d* entries", journal), journal
+
+
+def test_every_service_runs_sandboxed(host):
+    # `systemd-analyze security`: 0 is the best, 10 the worst; Debian's nginx alone is 9.6.
+    version = host.run("ls /etc/postgresql").stdout.split()[0]
+    levels = {
+        unit: exposure(host, unit)
+        for unit in (
+            "nginx.service",
+            f"postgresql@{version}-main.service",
+            "redis-server.service",
+            "memcached.service",
+            "guestbook.service",
+            "guestbook-tally.service",
+        )
+    }
+    print(f"exposure: {levels}")
+    assert {unit: level for unit, level in levels.items() if level > 2.5} == {}
+    assert levels["guestbook.service"] <= 2.0
+    assert levels["guestbook-tally.service"] <= 2.0
 
 
 def test_health_check_sees_database_and_cache(address):
