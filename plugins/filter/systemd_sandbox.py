@@ -50,7 +50,9 @@ def _value(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, (int, str)):
         return str(value)
-    raise AnsibleFilterError(f"systemd_sandbox: {value!r} is not a directive value (a string, number or boolean)")
+    raise AnsibleFilterError(
+        f"systemd_sandbox: {value!r} is not a directive value (a string, number or boolean)"
+    )
 
 
 def systemd_sandbox(settings: Mapping | None = None, host: Mapping | None = None) -> str:

@@ -185,3 +185,63 @@ def test_maintenance_mode_on_and_off(host, address):
     assert maintenance("off").changed_tasks == []
     refused = maintenance(None)
     assert refused.rc != 0 and "-e djangoprod_maintenance=on" in refused.output
+
+
+# Site inputs that cannot work: each refused on the controller before any host changes,
+# naming the variable.
+BAD_INPUTS = [
+    ({"djangoprod_project": "My Shop"}, "djangoprod_project: 'My Shop' cannot name"),
+    (
+        {"djangoprod_domains": ["https://guestbook.test"]},
+        "djangoprod_domains: 'https://guestbook.test' has a scheme",
+    ),
+    ({"djangoprod_domains": ["guestbook.test/shop"]}, "djangoprod_domains: 'guestbook.test/shop' has a path"),
+    ({"djangoprod_domains": ["guestbook.test:8443"]}, "djangoprod_domains: 'guestbook.test:8443' has a port"),
+    ({"djangoprod_domains": "guestbook.test"}, "djangoprod_domains: 'guestbook.test' is text, not a list"),
+    ({"djangoprod_domains": []}, "djangoprod_domains: is empty"),
+    ({"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode: 'letsencrypt' is not a TLS mode"),
+    ({"nginx_tls_mode": "acme", "djangoprod_domains": ["*.guestbook.test"]}, "is a wildcard"),
+    (
+        {"nginx_tls_mode": "acme", "nginx_acme_email": "ops"},
+        "nginx_acme_email: 'ops' is not an e-mail address",
+    ),
+    ({"app_admins": [["Ops", "ops"]]}, "app_admins: 'ops' is not an e-mail address"),
+    ({"base_admin_user": "root"}, "base_admin_user: 'root' cannot be the administrator's login"),
+    ({"base_ssh_port": 70000}, "base_ssh_port: 70000 is not a port"),
+    ({"postgresql_port": 6379, "redis_port": 6379}, "redis_port: 6379 is also postgresql_port"),
+    ({"app_cache_backend": "database"}, "app_cache_backend: 'database' is not a cache backend"),
+    ({"djangoprod_memcached": "no"}, "djangoprod_memcached: 'no' is text"),
+    ({"djangoprod_deploy_serial": "150%"}, "djangoprod_deploy_serial: '150%' is not a batch size"),
+    (
+        {"djangoprod_source_path": "/nonexistent/guestbook"},
+        "djangoprod_source_path: '/nonexistent/guestbook' is not a",
+    ),
+    ({"app_root": "/etc"}, "app_root: '/etc' is not a directory of its own"),
+]
+
+
+@pytest.fixture(scope="module")
+def before_bad_inputs(host) -> str:
+    """A file older than anything the refused runs could write, and the packages then."""
+    assert host.run("touch /run/djangoprod-bad-inputs && sleep 1").rc == 0
+    return host.run("dpkg-query -W -f='${Package} ${Version}\\n'").stdout
+
+
+@pytest.mark.parametrize(("extra", "says"), BAD_INPUTS, ids=[next(iter(case[0])) for case in BAD_INPUTS])
+def test_a_bad_input_is_refused_before_anything_changes(before_bad_inputs, extra, says):
+    run = converge(extra)
+    assert run.failed, run.output[-2000:]
+    assert says in run.output, run.output[-2000:]
+    assert "need fixing before anything on" in run.output
+    assert run.changed_tasks == []
+    # Refused by the first play, before facts are gathered or any host is touched.
+    assert "TASK [Gathering Facts]" not in run.output
+
+
+def test_no_refused_run_changed_the_host(host, before_bad_inputs):
+    changed = host.run(
+        "find /etc /srv /var/lib/djangoprod /usr/local /home -newer /run/djangoprod-bad-inputs"
+        " -not -path '/etc/ld.so.cache' 2>/dev/null"
+    ).stdout.split()
+    assert changed == []
+    assert host.run("dpkg-query -W -f='${Package} ${Version}\\n'").stdout == before_bad_inputs

@@ -47,7 +47,9 @@ def test_settings_replace_remove_and_add_directives():
     assert "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" in out
     assert "MemoryDenyWriteExecute=no" in out
     assert not [line for line in out if line.startswith("RemoveIPC=")]
-    assert [line for line in out if line.startswith("SystemCallFilter=")] == ["SystemCallFilter=@system-service"]
+    assert [line for line in out if line.startswith("SystemCallFilter=")] == [
+        "SystemCallFilter=@system-service"
+    ]
     assert "PrivateUsers=no" in out
     assert out[-1] == "ReadWritePaths=/var/log/x"
 

@@ -1,0 +1,101 @@
+"""site_preflight: every bad site input refused with the variable named and what to set."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.djangoprod.stack.plugins.action.site_preflight import check_hostname, problems
+
+GOOD = {
+    "djangoprod_project": "shop",
+    "djangoprod_domains": ["example.com", "www.example.com"],
+    "nginx_tls_mode": "acme",
+    "nginx_acme_email": "ops@example.com",
+    "app_admins": [["Ops", "ops@example.com"]],
+    "app_server_email": "errors@example.com",
+    "base_admin_user": "admin",
+    "base_ssh_port": 2222,
+    "postgresql_port": "5432",
+    "app_cache_backend": "memcached",
+    "djangoprod_redis": False,
+    "djangoprod_deploy_serial": "50%",
+    "djangoprod_git_repo": "git@github.com:example/shop.git",
+    "djangoprod_git_version": "v1.4",
+    "app_root": "/srv/shop",
+}
+
+
+def test_good_inputs_pass(tmp_path):
+    assert problems(GOOD, str(tmp_path)) == []
+    assert problems({}, str(tmp_path)) == []
+
+
+def test_a_source_directory_relative_to_where_the_run_starts(tmp_path):
+    (tmp_path / "shop").mkdir()
+    assert problems({"djangoprod_source_path": "shop"}, str(tmp_path)) == []
+    assert problems({"djangoprod_source_path": str(tmp_path / "shop")}, "/") == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "named", "says"),
+    [
+        ({"djangoprod_project": "My Shop"}, "djangoprod_project", "djangoprod_project: my_shop"),
+        ({"djangoprod_project": "1shop"}, "djangoprod_project", "starting with a letter"),
+        ({"djangoprod_project": "shop-prod"}, "djangoprod_project", "djangoprod_project: shop_prod"),
+        ({"djangoprod_domains": ["https://example.com"]}, "djangoprod_domains", "has a scheme"),
+        ({"djangoprod_domains": ["example.com/shop"]}, "djangoprod_domains", "has a path"),
+        ({"djangoprod_domains": ["example.com:8443"]}, "djangoprod_domains", "has a port"),
+        ({"djangoprod_domains": ["*.example.com"]}, "djangoprod_domains", "is a wildcard"),
+        ({"djangoprod_domains": ["192.0.2.7"]}, "djangoprod_domains", "is an address"),
+        ({"djangoprod_domains": ["exa mple.com"]}, "djangoprod_domains", "spaces"),
+        ({"djangoprod_domains": ["bad_name.example.com"]}, "djangoprod_domains", "is not a host name"),
+        ({"djangoprod_domains": ["localhost"]}, "djangoprod_domains", "not a public name"),
+        ({"djangoprod_domains": "example.com"}, "djangoprod_domains", "djangoprod_domains: [example.com]"),
+        ({"djangoprod_domains": []}, "djangoprod_domains", "is empty"),
+        ({"djangoprod_domains": ["example.com", "Example.com"]}, "djangoprod_domains", "listed twice"),
+        ({"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode", "selfsigned, provided, acme"),
+        ({"nginx_acme_email": "ops@localhost"}, "nginx_acme_email", "is not an e-mail address"),
+        ({"app_server_email": "errors"}, "app_server_email", "is not an e-mail address"),
+        ({"app_admins": [["Ops"]]}, "app_admins", "not a [name, e-mail] pair"),
+        ({"app_admins": [["Ops", "ops at example.com"]]}, "app_admins", "is not an e-mail address"),
+        ({"base_admin_user": "root"}, "base_admin_user", "not root"),
+        ({"base_admin_user": "Admin User"}, "base_admin_user", "cannot be the administrator's login"),
+        ({"base_ssh_port": 70000}, "base_ssh_port", "1 to 65535"),
+        ({"postgresql_port": "postgres"}, "postgresql_port", "is not a port number"),
+        ({"redis_port": 2222}, "redis_port", "is also base_ssh_port"),
+        ({"app_cache_backend": "database"}, "app_cache_backend", "is not a cache backend"),
+        ({"djangoprod_memcached": "no"}, "djangoprod_memcached", "true or false"),
+        ({"djangoprod_deploy_serial": 0}, "djangoprod_deploy_serial", "is not a batch size"),
+        ({"djangoprod_deploy_serial": "150%"}, "djangoprod_deploy_serial", "is not a batch size"),
+        ({"djangoprod_source_path": "/nonexistent/shop"}, "djangoprod_source_path", "is set together with"),
+        ({"djangoprod_git_version": "main branch"}, "djangoprod_git_version", "not a branch, tag or commit"),
+        ({"app_root": "srv/shop"}, "app_root", "absolute path"),
+        ({"app_root": "/etc"}, "app_root", "is not a directory of its own"),
+    ],
+)
+def test_each_bad_input_is_refused_naming_the_variable(tmp_path, changes, named, says):
+    found = problems({**GOOD, **changes}, str(tmp_path))
+    assert found, changes
+    assert all(line.startswith(f"{named}: ") for line in found), found
+    assert says in " ".join(found)
+
+
+def test_a_missing_source_directory_says_where_it_looked(tmp_path):
+    found = problems({"djangoprod_source_path": "../shop"}, str(tmp_path / "infra"))
+    assert found == [
+        f"djangoprod_source_path: '../shop' is not a directory on this machine (looked at {tmp_path}/shop). "
+        "Set the directory of your Django project, absolute or relative to where you run ansible-playbook"
+    ]
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    found = problems(
+        {"djangoprod_project": "My Shop", "djangoprod_domains": ["https://x.example/a"]}, str(tmp_path)
+    )
+    assert [line.split(":")[0] for line in found] == ["djangoprod_project", "djangoprod_domains"]
+
+
+@pytest.mark.parametrize(
+    "name", ["example.com", "*.example.com", "192.0.2.7", "localhost", "xn--bcher-kva.example"]
+)
+def test_self_signed_sites_take_wildcards_addresses_and_local_names(name):
+    assert check_hostname(name, acme=False) is None
