@@ -94,6 +94,21 @@ options:
     description: The environment pip and uv install with (the index, the CA bundle).
     type: dict
     default: {}
+  build_user:
+    description:
+      - The user that creates the virtualenv and installs into it, in a transient systemd
+        service with a sandbox - the new virtualenv, the release's code (local packages
+        build in it) and O(build_cache) its only writable places, no local sockets, no
+        privileges. The virtualenv and the code become root's again once built, with no
+        group or other write.
+      - Empty installs as root (what the installed packages run while they build runs as
+        root too).
+    type: str
+    default: ""
+  build_cache:
+    description: The build user's download and build cache (made its own, mode 0700).
+    type: path
+    default: /var/cache/djangoprod/build
   runner:
     description: The command that runs the release's Python as the app, before the release directory.
     type: list
@@ -169,6 +184,7 @@ seconds:
   type: dict
 """
 
+import contextlib
 import fcntl
 import filecmp
 import hashlib
@@ -276,12 +292,24 @@ def run(
     return out
 
 
-def lchown_tree(top: str, uid: int, gid: int) -> None:
-    """Owner of everything under `top`, symbolic links themselves and never their targets."""
-    os.lchown(top, uid, gid)
+def reclaim_tree(top: str, uid: int, gid: int) -> None:
+    """Everything under `top` made `uid`:`gid`'s (symbolic links themselves, never their
+    targets), with no group or other write and no set-id bits: what another user wrote
+    there (the app's collected files, the build user's virtualenv) stays as it is, and
+    that user can no longer change it."""
+
+    def take(path: str) -> None:
+        before = os.lstat(path)
+        os.lchown(path, uid, gid)
+        if not stat.S_ISLNK(before.st_mode):
+            mode = stat.S_IMODE(before.st_mode)
+            if mode & 0o6022:
+                os.chmod(path, mode & ~0o6022)
+
+    take(top)
     for directory, dirs, files in os.walk(top):
         for name in dirs + files:
-            os.lchown(os.path.join(directory, name), uid, gid)
+            take(os.path.join(directory, name))
 
 
 def read_version(module: AnsibleModule, python: str) -> tuple[int, ...]:
@@ -311,6 +339,107 @@ def dependencies(module: AnsibleModule, project: str, params: dict) -> dict:
     }
 
 
+# The sandbox a release's dependencies are installed in: what they run while they build
+# (setup.py, build backends) runs as the build user, who may write only the new
+# virtualenv, the release's code and its own download cache, reach the package index
+# but no local socket (the database's, the app's), and gain no privilege.
+BUILD_SANDBOX = (
+    "ProtectSystem=strict",
+    "ProtectHome=yes",
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "NoNewPrivileges=yes",
+    "CapabilityBoundingSet=",
+    "RestrictSUIDSGID=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    "ProtectProc=invisible",
+    "RestrictNamespaces=yes",
+    "RestrictRealtime=yes",
+    "LockPersonality=yes",
+    "RestrictAddressFamilies=AF_INET AF_INET6",
+    "SystemCallArchitectures=native",
+    "UMask=0022",
+)
+
+
+class Builder:
+    """Runs the installer's commands as the build user inside BUILD_SANDBOX (a transient
+    systemd service), or as root when no build user is given."""
+
+    def __init__(self, module: AnsibleModule, params: dict, venv: str, project: str, env: dict) -> None:
+        self.module, self.venv, self.project, self.env = module, venv, project, env
+        self.user, self.cache = params["build_user"], params["build_cache"]
+        self.unit = f"djangoprod-build-{params['user']}"
+        self.env_file = ""
+
+    def __enter__(self) -> Builder:
+        if not self.user:
+            return self
+        import pwd
+
+        entry = pwd.getpwnam(self.user)
+        os.makedirs(self.cache, mode=0o700, exist_ok=True)
+        os.chown(self.cache, entry.pw_uid, entry.pw_gid)
+        os.chown(self.venv, entry.pw_uid, entry.pw_gid)
+        # Local packages (./libs/x in the requirements) build inside the code; it is
+        # given back to root afterwards.
+        self.owner = os.stat(self.project)
+        reclaim_tree(self.project, entry.pw_uid, entry.pw_gid)
+        # A build a killed run left going is stopped (the host's build lock is ours).
+        self.module.run_command(["systemctl", "stop", f"{self.unit}.service"])
+        self.module.run_command(["systemctl", "reset-failed", f"{self.unit}.service"])
+        # The environment (an index URL may hold a token) goes in a root-only file that
+        # systemd reads, never on a command line or in the unit's properties.
+        os.makedirs("/run/djangoprod", mode=0o755, exist_ok=True)
+        self.env_file = f"/run/djangoprod/{self.unit}.env"
+        values = {**self.env, "HOME": self.cache, "XDG_CACHE_HOME": self.cache}
+        values.update(PIP_CACHE_DIR=f"{self.cache}/pip", UV_CACHE_DIR=f"{self.cache}/uv")
+        values.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        descriptor = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            for key, value in values.items():
+                text = str(value)
+                if "\n" in text or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                    raise BuildError(
+                        "install", f"The installer's environment variable {key!r} cannot be passed on"
+                    )
+                quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+                handle.write(f'{key}="{quoted}"\n')
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.env_file:
+            with contextlib.suppress(OSError):
+                os.unlink(self.env_file)
+        if self.user:
+            reclaim_tree(self.project, 0, 0)
+            os.chown(self.project, self.owner.st_uid, self.owner.st_gid)
+            os.chmod(self.project, stat.S_IMODE(self.owner.st_mode))
+
+    def run(self, argv: list[str], cwd: str) -> str:
+        if not self.user:
+            return run(self.module, "install", argv, self.env, cwd=cwd)
+        group = self.module.params["group"]
+        properties = [
+            f"User={self.user}",
+            f"Group={self.user}",
+            # The release's code and the virtualenvs directory are the app group's to read.
+            f"SupplementaryGroups={group}",
+            f"WorkingDirectory={cwd}",
+            f"EnvironmentFile={self.env_file}",
+            f"ReadWritePaths={self.venv} {self.cache} {self.project}",
+            *BUILD_SANDBOX,
+        ]
+        command = ["systemd-run", "--quiet", "--pipe", "--wait", "--collect", "--service-type=exec"]
+        command += [f"--unit={self.unit}", *(f"--property={item}" for item in properties), "--", *argv]
+        return run(self.module, "install", command)
+
+
 def build_venv(module: AnsibleModule, project: str, venv: str, deps: dict, params: dict) -> None:
     """The virtualenv of these dependencies, or a failure naming what a source build lacks."""
     env = dict(params["index_environment"])
@@ -321,49 +450,50 @@ def build_venv(module: AnsibleModule, project: str, venv: str, deps: dict, param
     if deps["kind"] == "uv" and not found:
         raise BuildError("install", "the project is locked with uv (uv.lock) and uv is not on the host")
     shutil.rmtree(venv, ignore_errors=True)
+    os.makedirs(venv, mode=0o755)
     try:
-        run(module, "install", [params["python"], "-m", "venv", venv])
-        if uv:
-            install = [uv, "pip", "install", "--quiet", "--python", f"{venv}/bin/python"]
-        else:
-            install = [f"{venv}/bin/pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"]
-        if deps["kind"] == "uv":
-            locked = f"{venv}/locked-requirements.txt"
-            run(
-                module,
-                "install",
-                [
-                    found,
-                    "export",
-                    "--quiet",
-                    "--frozen",
-                    "--no-dev",
-                    "--no-emit-project",
-                    "--no-hashes",
-                    "--format",
-                    "requirements-txt",
-                    "--directory",
-                    project,
-                    "--output-file",
-                    locked,
-                ],
-                env,
-            )
-            install += ["-r", locked]
-        elif deps["kind"] == "requirements":
-            install += ["-r", os.path.join(project, deps["file"])]
-        else:
-            install += deps["requirements"]
-        run(module, "install", install + params["packages"], env, cwd=project)
+        with Builder(module, params, venv, project, env) as builder:
+            build_steps(builder, project, venv, deps, params, uv, found)
+        # Built: root's from now on, read-only to the build user and the app.
+        reclaim_tree(venv, 0, 0)
     except BuildError as error:
         shutil.rmtree(venv, ignore_errors=True)
+        if error.step != "install" or not error.details.get("output"):
+            raise
         hint = missing_package_hint(error.details.get("output", ""))
         raise BuildError(
             "install",
             f"Installing the dependencies ({deps['file']}) failed. {hint} The installer said: {error}",
         ) from None
+    except OSError:
+        shutil.rmtree(venv, ignore_errors=True)
+        raise
     with open(os.path.join(venv, COMPLETE), "w", encoding="utf-8") as handle:
         handle.write(params["release"] + "\n")
+
+
+def build_steps(
+    builder: Builder, project: str, venv: str, deps: dict, params: dict, uv: str, found: str
+) -> None:
+    """Create the virtualenv and install into it, each command through `builder`."""
+    builder.run([params["python"], "-m", "venv", venv], project)
+    if uv:
+        install = [uv, "pip", "install", "--quiet", "--python", f"{venv}/bin/python"]
+    else:
+        install = [f"{venv}/bin/pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"]
+    if deps["kind"] == "uv":
+        locked = f"{venv}/locked-requirements.txt"
+        export = [found, "export", "--quiet", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes"]
+        builder.run(
+            [*export, "--format", "requirements-txt", "--directory", project, "--output-file", locked],
+            project,
+        )
+        install += ["-r", locked]
+    elif deps["kind"] == "requirements":
+        install += ["-r", os.path.join(project, deps["file"])]
+    else:
+        install += deps["requirements"]
+    builder.run(install + params["packages"], project)
 
 
 def unpack(module: AnsibleModule, release_dir: str, params: dict) -> None:
@@ -435,6 +565,8 @@ def main() -> None:
             "uv": {"type": "str", "default": ""},
             "installer": {"type": "str", "default": "auto", "choices": ["auto", "uv", "pip"]},
             "index_environment": {"type": "dict", "default": {}},
+            "build_user": {"type": "str", "default": ""},
+            "build_cache": {"type": "path", "default": "/var/cache/djangoprod/build"},
             "runner": {"type": "list", "elements": "str", "required": True},
             "fail_level": {"type": "str", "default": "ERROR", "choices": _ORDER[::-1]},
             "fatal_prefixes": {"type": "list", "elements": "str", "default": ["security."]},
@@ -517,7 +649,7 @@ def main() -> None:
 
         # The app wrote the collected files; from now on they are root's, and only then
         # are they compressed next to themselves.
-        lchown_tree(collected, 0, 0)
+        reclaim_tree(collected, 0, 0)
         compressed = {}
         if params["collectstatic"]:
             current = os.path.join(root, "current")

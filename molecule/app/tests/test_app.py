@@ -37,10 +37,49 @@ class Migration(migrations.Migration):
 """
 
 
-def version(tmp: Path, name: str, greeting: str, migrations: dict[str, str]) -> Path:
+# A local package (a path in requirements.txt) whose build records what the code a
+# dependency runs while it builds could do on the host.
+PROBE = """
+import json, os, pwd, socket
+from setuptools import setup
+
+
+def attempt(action):
+    try:
+        action()
+        return "done"
+    except OSError as error:
+        return type(error).__name__
+
+
+def connect(path):
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(path)
+
+
+facts = {
+    "user": pwd.getpwuid(os.getuid()).pw_name,
+    "write /etc": attempt(lambda: open("/etc/djangoprod-probe", "w").close()),
+    "write /usr": attempt(lambda: open("/usr/local/bin/djangoprod-probe", "w").close()),
+    "read the secrets": attempt(lambda: os.listdir("/etc/djangoprod/guestbook")),
+    "reach the database": attempt(lambda: connect("/run/postgresql/.s.PGSQL.5432")),
+    "write the running release": attempt(lambda: open("/srv/guestbook/current/probe", "w").close()),
+}
+with open("buildprobe.py", "w") as handle:
+    handle.write("FACTS = " + json.dumps(facts) + "\\n")
+setup(name="buildprobe", version="1.0", py_modules=["buildprobe"])
+"""
+
+
+def version(tmp: Path, name: str, greeting: str, migrations: dict[str, str], probe: bool = False) -> Path:
     """A copy of the example project with another greeting and more migrations."""
     copy = tmp / name
     shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    if probe:
+        (copy / "vendor" / "buildprobe").mkdir(parents=True)
+        (copy / "vendor" / "buildprobe" / "setup.py").write_text(PROBE)
+        with (copy / "requirements.txt").open("a") as requirements:
+            requirements.write("./vendor/buildprobe\n")
     settings = copy / "guestbook" / "settings.py"
     settings.write_text(settings.read_text().replace("Welcome to the guestbook", greeting))
     previous = "0001_initial"
@@ -67,7 +106,7 @@ def versions(tmp_path_factory) -> dict[str, Path]:
     return {
         "v2": version(tmp, "v2", "Version two", V2_MIGRATIONS),
         "v3": version(tmp, "v3", "Version three", V3_MIGRATIONS),
-        "v4": version(tmp, "v4", "Version four", V2_MIGRATIONS),
+        "v4": version(tmp, "v4", "Version four", V2_MIGRATIONS, probe=True),
     }
 
 
@@ -296,6 +335,25 @@ def test_a_deploy_killed_midway_is_completed_by_the_next_run(host, address, vers
         assert host.file(f"{ROOT}/venvs/{venv}/.djangoprod-complete").exists, venv
     assert "guestbook on" in NOTICES[-1]["text"] and "converge ok" in NOTICES[-1]["text"]
     assert NOTICES[-1]["djangoprod"]["result"] == "ok"
+
+
+def test_dependencies_build_as_the_build_user_in_a_sandbox(host):
+    # v4's local package recorded, while it built, what its build could do.
+    probe = host.run(
+        f"{ROOT}/current/venv/bin/python -c 'import buildprobe, json; print(json.dumps(buildprobe.FACTS))'"
+    )
+    assert probe.rc == 0, probe.stderr
+    facts = json.loads(probe.stdout)
+    print(f"a dependency's build: {facts}")
+    assert facts.pop("user") == "guestbook-build"
+    assert [action for action, outcome in facts.items() if outcome == "done"] == []
+    # Once built, the code and the virtualenvs are root's and nobody else may write them.
+    for top in (f"{ROOT}/releases", f"{ROOT}/venvs", f"{ROOT}/collected"):
+        found = host.run(
+            f"find {top} \\( -not -user root -o -perm /6022 \\) -not -type l -printf '%p %u %m\\n'"
+        )
+        assert found.rc == 0 and found.stdout == "", found.stdout[:2000]
+    assert not host.file("/etc/djangoprod-probe").exists
 
 
 def test_releases_are_recorded_and_listed(host):

@@ -118,8 +118,8 @@ def test_broker_usage_restarts_with_aof_and_noeviction(host, address, app_passwo
     run = converge({"redis_usage": "broker"})
     assert not run.failed, run.output
     assert sorted(run.changed_tasks) == [
-        "djangoprod.stack.redis : Restart Redis with its new configuration",
         "djangoprod.stack.redis : Harden the Redis unit and write the Redis configuration",
+        "djangoprod.stack.redis : Restart Redis with its new configuration",
     ]
     assert main_pid(host, "redis-server") != before
     client = redis.Redis(host=address, username="app", password=app_password, socket_timeout=5)
