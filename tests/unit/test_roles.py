@@ -85,3 +85,21 @@ def test_every_play_runs_its_handlers_after_a_failure(playbook: Path) -> None:
     plays = [play for play in yaml.safe_load(playbook.read_text()) if "hosts" in play]
     assert plays
     assert [play["name"] for play in plays if play.get("force_handlers") is not True] == []
+
+
+@pytest.mark.parametrize(
+    ("url", "recorded"),
+    [
+        ("https://oauth2:glpat-s3cret@gitlab.example.com/shop.git", "https://gitlab.example.com/shop.git"),
+        ("https://x-access-token:ghs_abc@github.com/example/shop.git", "https://github.com/example/shop.git"),
+        ("ssh://git@git.example.com:2222/shop.git", "ssh://git.example.com:2222/shop.git"),
+        ("git@github.com:example/shop.git", "git@github.com:example/shop.git"),
+        ("https://github.com/example/shop.git", "https://github.com/example/shop.git"),
+        ("file:///srv/git/shop.git", "file:///srv/git/shop.git"),
+    ],
+)
+def test_a_repository_url_is_recorded_without_its_credentials(url: str, recorded: str) -> None:
+    import re
+
+    pattern = load(ROOT / "roles/app/vars/main.yml")["__app_url_credentials"]
+    assert re.sub(pattern, r"\1", url) == recorded

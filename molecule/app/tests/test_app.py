@@ -356,6 +356,36 @@ def test_dependencies_build_as_the_build_user_in_a_sandbox(host):
     assert not host.file("/etc/djangoprod-probe").exists
 
 
+def test_a_deploy_from_git(host, address):
+    # The running code, committed to a repository on the host, deployed from it.
+    source = f"{ROOT}/releases/{current(host).rsplit('/', 1)[-1]}"
+    made = host.run(
+        "apt-get install -y -qq git >/dev/null && rm -rf /srv/git /tmp/checkout && mkdir -p /srv/git"
+        " && git init -q --bare -b main /srv/git/guestbook.git"
+        f" && cp -a {source} /tmp/checkout && cd /tmp/checkout"
+        " && rm -rf venv build .djangoprod-release.json djangoprod_*.py vendor/buildprobe/build"
+        " && git init -q -b main && git add -A && git -c user.email=t@t -c user.name=t commit -qm v4"
+        " && git push -q /srv/git/guestbook.git main && git rev-parse HEAD"
+    )
+    assert made.rc == 0, made.stderr
+    commit = made.stdout.strip()
+    result = run(
+        {"app_source": "git", "app_git_repo": "file:///srv/git/guestbook.git", "app_git_version": "main"}
+    )
+    assert result.rc == 0, result.output[-3000:]
+    assert current(host).rsplit("/", 1)[-1].startswith(commit[:12])
+    assert hello(address) == "Version four"
+    record = json.loads(host.file(f"{ROOT}/current/.djangoprod-release.json").content_string)
+    assert record["source"] == {
+        "type": "git",
+        "repo": "file:///srv/git/guestbook.git",
+        "version": "main",
+        "commit": commit,
+    }
+    # the working copy's .git/config names the repository: root's alone
+    assert host.file(f"{ROOT}/repository").mode == 0o700
+
+
 def test_releases_are_recorded_and_listed(host):
     result = run(playbook="../../playbooks/releases.yml")
     assert result.rc == 0
