@@ -556,7 +556,9 @@ def main() -> None:
             "git_repository": {"type": "path"},
             "git_commit": {"type": "str"},
             "project_subdir": {"type": "str", "default": ""},
-            "files": {"type": "dict", "default": {}},
+            # The settings hold app_settings values, which may be passwords; the index
+            # environment may hold a token: neither is shown in -v's invocation.
+            "files": {"type": "dict", "default": {}, "no_log": True},
             "user": {"type": "str", "required": True},
             "group": {"type": "str", "required": True},
             "requirements_file": {"type": "str", "default": ""},
@@ -564,7 +566,7 @@ def main() -> None:
             "packages": {"type": "list", "elements": "str", "default": []},
             "uv": {"type": "str", "default": ""},
             "installer": {"type": "str", "default": "auto", "choices": ["auto", "uv", "pip"]},
-            "index_environment": {"type": "dict", "default": {}},
+            "index_environment": {"type": "dict", "default": {}, "no_log": True},
             "build_user": {"type": "str", "default": ""},
             "build_cache": {"type": "path", "default": "/var/cache/djangoprod/build"},
             "runner": {"type": "list", "elements": "str", "required": True},
