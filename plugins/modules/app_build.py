@@ -635,6 +635,12 @@ def main() -> None:
 
         for relative, content in params["files"].items():
             path = os.path.join(project, relative)
+            directory = project
+            for part in os.path.dirname(relative).split("/") if os.path.dirname(relative) else []:
+                directory = os.path.join(directory, part)
+                if not os.path.isdir(directory):
+                    os.mkdir(directory, mode=0o750)
+                    os.chown(directory, 0, app_gid)
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(content)
             os.chown(path, 0, app_gid)

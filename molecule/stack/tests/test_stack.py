@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
-from conftest import Browser, converge, exposure, request
+from conftest import Browser, Load, converge, exposure, request
 
 NAME = "guestbook.test"
 MANAGE = "/usr/local/sbin/guestbook-manage"
@@ -130,6 +131,28 @@ def test_the_site_answers_with_the_cache_servers_stopped(host, address, browser)
         host.run("systemctl start redis-server memcached")
     assert host.service("redis-server").is_running
     assert browser.get("/").status == 200
+
+
+# Faults under a steady load of a page that reads the database: no request fails.
+FAULTS = {
+    # what the postgresql role's restart handler runs; the app's engine (djangoprod_db)
+    # waits for the server and runs the cut SELECTs again
+    "postgresql-restarted": "systemctl restart postgresql@{version}-main.service",
+    "nginx-reloaded": "systemctl reload nginx.service",
+    "gunicorn-master-killed": "kill -9 $(systemctl show -p MainPID --value gunicorn-guestbook.service)",
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_fault_under_load_fails_no_request(host, address, fault):
+    version = host.run("ls /etc/postgresql").stdout.split()[0]
+    with Load(address, NAME, "/count/") as load:
+        done = host.run(FAULTS[fault].format(version=version))
+        time.sleep(3)
+    assert done.rc == 0, done.stderr
+    print(f"{fault} under load: {load.total} requests, {len(load.failures)} failed {load.failures[:3]}")
+    assert load.total > 0 and load.failures == []
+    assert host.service("gunicorn-guestbook").is_running
 
 
 def test_only_ssh_and_the_web_listen_beyond_loopback(host):
