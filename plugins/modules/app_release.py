@@ -48,6 +48,11 @@ options:
     description: Why, for the log (V(deploy), V(rollback), V(restore)).
     type: str
     default: deploy
+  read:
+    description: Small files V(info) also returns the text of (records the role keeps), in the same call.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -98,6 +103,10 @@ audit:
   returned: action=info
   type: list
   elements: dict
+files:
+  description: The text of each file of O(read), null for one that is not there.
+  returned: action is info
+  type: dict
 removed:
   description: What V(prune) removed (or would).
   returned: action=prune
@@ -117,6 +126,15 @@ from ansible_collections.djangoprod.stack.plugins.module_utils.releases import (
 )
 
 
+def read_text(path: str) -> str | None:
+    """A small file's text (a record the role keeps), None when it is not there."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(65536)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -126,6 +144,7 @@ def main() -> None:
             "keep": {"type": "int", "default": 5},
             "by": {"type": "str", "default": "unknown"},
             "reason": {"type": "str", "default": "deploy"},
+            "read": {"type": "list", "elements": "path", "default": []},
         },
         required_if=[("action", "switch", ["release"])],
         supports_check_mode=True,
@@ -142,6 +161,7 @@ def main() -> None:
             releases=by_last_use(root),
             deploys=read_log(root)[-20:],
             audit=read_log(root, "audit.log")[-20:],
+            files={path: read_text(path) for path in module.params["read"]},
         )
 
     if action == "switch":

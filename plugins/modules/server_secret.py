@@ -29,6 +29,11 @@ options:
     description: Length of a generated secret (URL-safe characters).
     type: int
     default: 48
+  directory_mode:
+    description:
+      - When set, the file's directory is made root's with this mode in the same call
+        (created when missing); else it must exist.
+    type: raw
   owner:
     description: Owner of the file.
     type: str
@@ -117,14 +122,32 @@ def main() -> None:
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
             "mode": {"type": "raw", "default": "0600"},
+            "directory_mode": {"type": "raw"},
         },
         supports_check_mode=True,
     )
     path = module.params["path"]
     if module.params["length"] < 16:
         module.fail_json(msg=f"length must be at least 16, got {module.params['length']}")
+    directory = os.path.dirname(path) or "."
+    directory_changed = False
+    if module.params["directory_mode"] is not None:
+        # The directory too, root's with this mode, in the same call.
+        wanted_mode = int(str(module.params["directory_mode"]), 8)
+        if not os.path.isdir(directory):
+            directory_changed = True
+            if not module.check_mode:
+                os.makedirs(directory, mode=wanted_mode)
+                os.chmod(directory, wanted_mode)
+        else:
+            info = os.stat(directory)
+            if (info.st_mode & 0o7777, info.st_uid, info.st_gid) != (wanted_mode, 0, 0):
+                directory_changed = True
+                if not module.check_mode:
+                    os.chown(directory, 0, 0)
+                    os.chmod(directory, wanted_mode)
     # In check mode the directory may be one an earlier task would have created.
-    if not os.path.isdir(os.path.dirname(path) or ".") and not module.check_mode:
+    if not os.path.isdir(directory) and not module.check_mode:
         module.fail_json(msg=f"the directory of path {path} does not exist; create it first")
 
     current = read(path)
@@ -151,7 +174,7 @@ def main() -> None:
         changed = module.set_fs_attributes_if_different(file_args, changed)
 
     module.exit_json(
-        changed=changed,
+        changed=changed or directory_changed,
         secret=wanted,
         generated=generated,
         diff={

@@ -91,3 +91,15 @@ def test_check_mode_accepts_a_directory_a_real_run_would_create(tmp_path: Path, 
     result = run(capsys, path=str(path), _ansible_check_mode=True)
     assert result["changed"] and result["generated"]
     assert not path.parent.exists()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the directory is made root's")
+def test_the_directory_is_made_in_the_same_call(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "secrets" / "app-cache"
+    first = run(capsys, path=str(path), directory_mode="0700")
+    assert first["changed"] and path.read_text() == first["secret"] + "\n"
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert not run(capsys, path=str(path), directory_mode="0700")["changed"]
+    path.parent.chmod(0o755)
+    assert run(capsys, path=str(path), directory_mode="0700")["changed"]
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
