@@ -170,7 +170,13 @@ class Converge:
         return self.rc != 0
 
 
-def converge_command(extra_vars: dict | None = None, playbook: str = "converge.yml", check: bool = False):
+def converge_command(
+    extra_vars: dict | None = None,
+    playbook: str = "converge.yml",
+    check: bool = False,
+    limit: str = "",
+    env: dict | None = None,
+):
     """The ansible-playbook command of the scenario's playbook, and its environment."""
     scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], f"{scenario}/{playbook}"]
@@ -178,7 +184,10 @@ def converge_command(extra_vars: dict | None = None, playbook: str = "converge.y
         cmd += ["-e", json.dumps(extra_vars)]
     if check:
         cmd.append("--check")
-    return cmd, {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1"}
+    if limit:
+        cmd += ["--limit", limit]
+    environment = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "PYTHONUNBUFFERED": "1"}
+    return cmd, {**environment, **(env or {})}
 
 
 def outcome(rc: int, stdout: str, stderr: str) -> Converge:
@@ -191,13 +200,19 @@ def outcome(rc: int, stdout: str, stderr: str) -> Converge:
     return Converge(rc, stdout + stderr, changed)
 
 
-def converge(extra_vars: dict | None = None, playbook: str = "converge.yml", check: bool = False) -> Converge:
+def converge(
+    extra_vars: dict | None = None,
+    playbook: str = "converge.yml",
+    check: bool = False,
+    limit: str = "",
+    env: dict | None = None,
+) -> Converge:
     """Run the scenario's converge playbook again, as a user changing their inputs would.
 
     Uses the inventory and configuration molecule made for the scenario; returns the
     names of the tasks and handlers that reported a change (that would, with `check`).
     """
-    cmd, env = converge_command(extra_vars, playbook, check)
+    cmd, env = converge_command(extra_vars, playbook, check, limit, env)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     return outcome(proc.returncode, proc.stdout, proc.stderr)
 

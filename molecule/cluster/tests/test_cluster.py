@@ -101,6 +101,18 @@ def test_the_worker_reads_the_database(hosts, addresses):
     assert f"tally: {entries} entries" in journal, journal
 
 
+def test_a_limited_run_without_cached_facts_keeps_every_client(hosts, addresses, tmp_path):
+    # A controller with no fact cache (or one that expired) runs site.yml on the
+    # database server alone: the web servers' and the worker's addresses are read, not
+    # dropped from pg_hba, the firewall and what PostgreSQL listens on.
+    hba = hosts["db"].run("cat /etc/postgresql/*/main/pg_hba.conf").stdout
+    run = converge(limit="djp-cluster-db", env={"ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts")})
+    assert run.rc == 0, run.output[-3000:]
+    assert run.changed_tasks == [], run.changed_tasks
+    assert hosts["db"].run("cat /etc/postgresql/*/main/pg_hba.conf").stdout == hba
+    assert request(addresses["lb"], NAME, "/count/").status == 200
+
+
 def deploy_hosts(output: str, task: str, state: str = "changed") -> list[str]:
     """The hosts for which `task` reported `state` in an ansible-playbook output."""
     hosts, current = [], None
