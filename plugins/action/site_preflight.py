@@ -25,9 +25,16 @@ PORTS = ("base_ssh_port", "postgresql_port", "redis_port", "memcached_port")
 
 
 def _kind(value: object) -> str:
-    return {str: "text", bool: "true/false", int: "a number", list: "a list", dict: "a mapping"}.get(
-        type(value), type(value).__name__
-    )
+    for kind, name in (
+        (bool, "true/false"),
+        (str, "text"),
+        (int, "a number"),
+        (list, "a list"),
+        (dict, "a mapping"),
+    ):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 def check_hostname(name: object, acme: bool) -> str | None:

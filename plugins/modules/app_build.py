@@ -365,6 +365,19 @@ BUILD_SANDBOX = (
     "SystemCallArchitectures=native",
     "UMask=0022",
 )
+# Where systemd cannot apply the kernel-level options to a non-root user (a container
+# without CAP_SYS_ADMIN under systemd 257, Debian 13's, fails them all with "status
+# 217/USER"): the build still runs as the build user, on a read-only system.
+BUILD_SANDBOX_REDUCED = (
+    "ProtectSystem=strict",
+    "ProtectHome=yes",
+    "PrivateTmp=yes",
+    "NoNewPrivileges=yes",
+    "CapabilityBoundingSet=",
+    "ProtectControlGroups=yes",
+    "ProtectProc=invisible",
+    "UMask=0022",
+)
 
 
 class Builder:
@@ -376,6 +389,7 @@ class Builder:
         self.user, self.cache = params["build_user"], params["build_cache"]
         self.unit = f"djangoprod-build-{params['user']}"
         self.env_file = ""
+        self.sandboxing: tuple[str, ...] | None = None
 
     def __enter__(self) -> Builder:
         if not self.user:
@@ -421,9 +435,27 @@ class Builder:
             os.chown(self.project, self.owner.st_uid, self.owner.st_gid)
             os.chmod(self.project, stat.S_IMODE(self.owner.st_mode))
 
+    def sandbox(self) -> tuple[str, ...]:
+        """The fullest sandbox this host's systemd applies (tried once, with /bin/true)."""
+        if self.sandboxing is None:
+            self.sandboxing = BUILD_SANDBOX
+            rc, _out, _err = self.module.run_command(self.command(["/bin/true"], "/"))
+            if rc != 0:
+                self.sandboxing = BUILD_SANDBOX_REDUCED
+                self.module.warn(
+                    "systemd on this host cannot apply its kernel-level sandbox options to the build user "
+                    "(a container without CAP_SYS_ADMIN?): the dependencies install as that user on a "
+                    "read-only system, without the system call and socket restrictions."
+                )
+        return self.sandboxing
+
     def run(self, argv: list[str], cwd: str) -> str:
         if not self.user:
             return run(self.module, "install", argv, self.env, cwd=cwd)
+        self.sandbox()
+        return run(self.module, "install", self.command(argv, cwd))
+
+    def command(self, argv: list[str], cwd: str) -> list[str]:
         group = self.module.params["group"]
         properties = [
             f"User={self.user}",
@@ -433,11 +465,10 @@ class Builder:
             f"WorkingDirectory={cwd}",
             f"EnvironmentFile={self.env_file}",
             f"ReadWritePaths={self.venv} {self.cache} {self.project}",
-            *BUILD_SANDBOX,
+            *(self.sandboxing or BUILD_SANDBOX),
         ]
         command = ["systemd-run", "--quiet", "--pipe", "--wait", "--collect", "--service-type=exec"]
-        command += [f"--unit={self.unit}", *(f"--property={item}" for item in properties), "--", *argv]
-        return run(self.module, "install", command)
+        return [*command, f"--unit={self.unit}", *(f"--property={item}" for item in properties), "--", *argv]
 
 
 def build_venv(module: AnsibleModule, project: str, venv: str, deps: dict, params: dict) -> None:

@@ -101,13 +101,13 @@ def test_every_service_runs_sandboxed(host):
             f"postgresql@{version}-main.service",
             "redis-server.service",
             "memcached.service",
-            "guestbook.service",
+            "gunicorn-guestbook.service",
             "guestbook-tally.service",
         )
     }
     print(f"exposure: {levels}")
     assert {unit: level for unit, level in levels.items() if level > 2.5} == {}
-    assert levels["guestbook.service"] <= 2.0
+    assert levels["gunicorn-guestbook.service"] <= 2.0
     assert levels["guestbook-tally.service"] <= 2.0
 
 
