@@ -101,6 +101,10 @@ options:
         build in it) and O(build_cache) its only writable places, no local sockets, no
         privileges. The virtualenv and the code become root's again once built, with no
         group or other write.
+      - Where systemd cannot apply its kernel-level options to a non-root user (a
+        container without CAP_SYS_ADMIN under systemd 257), the module warns and uses a
+        reduced sandbox - the build user, a read-only system, no home directories, a
+        private /tmp, no privileges.
       - Empty installs as root (what the installed packages run while they build runs as
         root too).
     type: str
