@@ -132,7 +132,7 @@ now() { date +%s.%N; }
 t0=$(now)
 mkdir -p "$rel" && tar -xzf /root/bench-floor.tar.gz -C "$rel"
 ln -s "$(readlink "$root/$cur/venv")" "$rel/venv"
-cp -p "$root/$cur"/djangoprod_*.py "$rel/"
+cp -p "$root/$cur"/djangoprod_*.py "$rel/" && cp -pR "$root/$cur"/djangoprod_db "$rel/"
 install -d -o guestbook -g guestbook "$out"
 t1=$(now)
 DJANGOPROD_WRITABLE=$out /usr/local/libexec/djangoprod/guestbook-run "$rel" -c '
