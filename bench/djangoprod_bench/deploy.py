@@ -127,6 +127,8 @@ def bench_deploy(args, inventory: Path) -> None:
 FLOOR = r"""set -eu
 root=/srv/guestbook; rel=$root/releases/bench-floor; out=$root/collected/bench-floor
 cur=$(readlink $root/current)
+# a deploy just before may have restarted gunicorn: start from a running service
+for _ in $(seq 50); do systemctl is-active --quiet gunicorn-guestbook.service && break; sleep 0.2; done
 rm -rf "$rel" "$out"
 now() { date +%s.%N; }
 t0=$(now)
@@ -147,11 +149,11 @@ management.call_command("collectstatic", interactive=False, verbosity=0)
 ' "$out"
 t2=$(now)
 ln -sfn releases/bench-floor "$root/current.floor" && mv -T "$root/current.floor" "$root/current"
-systemctl reload gunicorn-guestbook.service
+systemctl reload-or-restart gunicorn-guestbook.service
 curl -sk -o /dev/null --resolve {domain}:443:127.0.0.1 https://{domain}/hello/
 t3=$(now)
 ln -sfn "$cur" "$root/current.floor" && mv -T "$root/current.floor" "$root/current"
-systemctl reload gunicorn-guestbook.service
+systemctl reload-or-restart gunicorn-guestbook.service
 # gunicorn's master still runs in the floor release until it has handled the reload
 # (kill -HUP returns at once): remove it once the master has left it.
 pid=$(systemctl show -p MainPID --value gunicorn-guestbook.service)
