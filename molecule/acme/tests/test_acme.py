@@ -74,3 +74,19 @@ def test_a_refused_issuance_names_the_cas_answer(host, address):
     again = converge()
     assert not again.failed, again.output
     test_the_served_certificate_was_issued_by_the_acme_ca(address)
+
+
+def served_names(address: str) -> set[str]:
+    sans = served_certificate(address).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(sans.get_values_for_type(x509.DNSName))
+
+
+def test_changed_names_get_a_certificate_for_them(address):
+    # One name fewer: the CA is asked again, for exactly the names now listed.
+    fewer = converge({"nginx_server_names": [NAME]})
+    assert not fewer.failed, fewer.output[-3000:]
+    assert served_names(address) == {NAME}
+    again = converge()
+    assert not again.failed, again.output[-3000:]
+    assert served_names(address) == {NAME, f"www.{NAME}"}
+    assert converge().changed_tasks == []  # the same names: the CA is not asked
