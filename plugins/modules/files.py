@@ -46,6 +46,17 @@ options:
           - The content of a V(file), as it is written (add the final newline).
           - Without it, only the owner, group and mode of an existing file are set.
         type: str
+      settings:
+        description:
+          - For a V(file) of C(KEY value) lines (such as C(/etc/login.defs)) - the keys
+            set to these values, the rest of the file kept. The first active line of each
+            key is rewritten, and a key with no active line is added at the end. Not with
+            O(files[].content).
+        type: dict
+      separator:
+        description: What stands between a key and its value in O(files[].settings) (V(=) in shell files).
+        type: str
+        default: " "
       src:
         description: The target of a V(link).
         type: str
@@ -114,6 +125,7 @@ changed_paths:
 """
 
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -206,6 +218,22 @@ def write(module: AnsibleModule, entry: dict, data: bytes) -> None:
             os.unlink(temporary)
 
 
+def with_settings(old: bytes | None, settings: dict, separator: str = " ") -> bytes:
+    """`old` with each KEY's first active `KEY value` line set, and missing keys added."""
+    lines = (old or b"").decode("utf-8").splitlines()
+    for key, value in settings.items():
+        line = f"{key}{separator}{value}"
+        after = r"(\s|$)" if not separator.strip() else rf"\s*{re.escape(separator.strip())}"
+        pattern = re.compile(rf"^\s*{re.escape(key)}{after}")
+        for index, current in enumerate(lines):
+            if pattern.match(current):
+                lines[index] = line
+                break
+        else:
+            lines.append(line)
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def converge(module: AnsibleModule, entry: dict) -> tuple[bool, dict | None]:
     path, wanted = entry["path"], entry.get("state") or "file"
     check = module.check_mode
@@ -250,6 +278,13 @@ def converge(module: AnsibleModule, entry: dict) -> tuple[bool, dict | None]:
             link = {**attributes(entry, None), "mode": None}
             changed = module.set_fs_attributes_if_different(link, changed, expand=False)
         return changed, diff
+    if entry.get("settings"):
+        if entry.get("content") is not None:
+            module.fail_json(msg=f"{path}: give content or settings, not both")
+        if before != "file":
+            module.fail_json(msg=f"{path} is not a file: settings change an existing file")
+        data = with_settings(read_regular(path), entry["settings"], entry["separator"])
+        entry = {**entry, "content": data.decode("utf-8")}
     if entry.get("content") is None:
         if before != "file":
             module.fail_json(msg=f"{path} is not a file, and no content was given to write")
@@ -283,6 +318,8 @@ def main() -> None:
                         "choices": ["file", "directory", "link", "absent"],
                     },
                     "content": {"type": "str"},
+                    "settings": {"type": "dict"},
+                    "separator": {"type": "str", "default": " "},
                     "src": {"type": "str"},
                     "owner": {"type": "str", "default": "root"},
                     "group": {"type": "str", "default": "root"},

@@ -142,3 +142,39 @@ def test_no_diff_is_returned_unless_asked(tmp_path, capsys):
     with patch_module_args(args), pytest.raises(SystemExit):
         files.main()
     assert json.loads(capsys.readouterr().out)["diff"] == []
+
+
+def test_settings_set_keys_in_place_keep_the_rest_and_add_what_is_missing(tmp_path, capsys):
+    defs = tmp_path / "login.defs"
+    defs.write_text(
+        "# UMASK 022 stays\nUMASK\t\t022\nPASS_MAX_DAYS\t99999\nUMASK 002\nENCRYPT_METHOD SHA512\n"
+    )
+    settings = {"UMASK": "027", "PASS_MAX_DAYS": 365, "SHA_CRYPT_MIN_ROUNDS": 5000}
+    entry = {"path": str(defs), "settings": settings}
+    first = run(capsys, [entry])
+    assert first["changed_paths"] == [str(defs)]
+    assert defs.read_text() == (
+        "# UMASK 022 stays\nUMASK 027\nPASS_MAX_DAYS 365\nUMASK 002\n"
+        "ENCRYPT_METHOD SHA512\nSHA_CRYPT_MIN_ROUNDS 5000\n"
+    )
+    assert not run(capsys, [entry])["changed"]
+
+
+def test_settings_need_an_existing_file_and_no_content(tmp_path, capsys):
+    missing = run(capsys, [{"path": str(tmp_path / "login.defs"), "settings": {"UMASK": "027"}}])
+    assert missing["failed"] and "settings change an existing file" in missing["msg"]
+    (tmp_path / "login.defs").write_text("UMASK 022\n")
+    both = run(
+        capsys, [{"path": str(tmp_path / "login.defs"), "settings": {"UMASK": "027"}, "content": "x\n"}]
+    )
+    assert both["failed"] and "not both" in both["msg"]
+    assert (tmp_path / "login.defs").read_text() == "UMASK 022\n"
+
+
+def test_settings_with_a_separator_edit_shell_style_files(tmp_path, capsys):
+    sysstat = tmp_path / "sysstat"
+    sysstat.write_text('# ENABLED="true" to collect\nENABLED="false"\nSA1_OPTIONS="-S DISK"\n')
+    entry = {"path": str(sysstat), "settings": {"ENABLED": '"true"'}, "separator": "="}
+    assert run(capsys, [entry])["changed"]
+    assert sysstat.read_text() == '# ENABLED="true" to collect\nENABLED="true"\nSA1_OPTIONS="-S DISK"\n'
+    assert not run(capsys, [entry])["changed"]
