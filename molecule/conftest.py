@@ -248,15 +248,26 @@ class Load:
     A request fails on an error status, a broken connection, or no answer within
     `timeout` seconds (by default gunicorn's own worker timeout: while new workers load
     the app on a busy test machine, requests wait in the socket's queue, late but
-    answered)."""
+    answered).
+
+    With `keepalive`, each thread sends its requests on one connection, as browsers and
+    load tools do, and a connection closed under a request counts as a failure (the
+    request is not sent again); a new connection is then opened."""
 
     def __init__(
-        self, address: str, name: str, path: str = "/", threads: int = 4, timeout: float = 30
+        self,
+        address: str,
+        name: str,
+        path: str = "/",
+        threads: int = 4,
+        timeout: float = 30,
+        keepalive: bool = False,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.name = name
         self.path = path
+        self.keepalive = keepalive
         self.bodies: Counter[str] = Counter()
         self.failures: list[str] = []
         self._stop = threading.Event()
@@ -264,17 +275,34 @@ class Load:
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def _run(self) -> None:
+        conn = None
         while not self._stop.is_set():
             try:
-                resp = request(self.address, self.name, self.path, timeout=self.timeout)
-                outcome = resp.body.decode().strip() if resp.status == 200 else f"HTTP {resp.status}"
+                if self.keepalive:
+                    if conn is None:
+                        conn = _SNIConnection(self.address, self.name, tls_context(), self.timeout)
+                    conn.request("GET", self.path, headers={"Host": self.name})
+                    resp = conn.getresponse()
+                    status, body = resp.status, resp.read()
+                    if resp.will_close:
+                        conn.close()
+                        conn = None
+                else:
+                    answer = request(self.address, self.name, self.path, timeout=self.timeout)
+                    status, body = answer.status, answer.body
+                outcome = body.decode().strip() if status == 200 else f"HTTP {status}"
             except Exception as exc:  # every failed request counts, whatever the cause
                 outcome = f"error {exc!r}"
+                if conn is not None:
+                    conn.close()
+                    conn = None
             with self._lock:
                 if outcome.startswith(("HTTP", "error")):
                     self.failures.append(outcome)
                 else:
                     self.bodies[outcome] += 1
+        if conn is not None:
+            conn.close()
 
     def __enter__(self) -> Load:
         for thread in self._threads:
