@@ -57,7 +57,8 @@ def bench_deploy(args, inventory: Path) -> None:
             playbook(inventory, "playbooks/deploy.yml", {"djangoprod_source_path": str(source)}).seconds
         )
     floors = [
-        floor(SINGLE["ip"], project_copy(f"floor-{n}", greeting=f"Floor {n}")) for n in range(args.runs)
+        floor(SINGLE["ip"], project_copy(f"floor-{n}", greeting=f"Floor {n}"), f"Floor {n}")
+        for n in range(args.runs)
     ]
     floor_total = median([f["total"] for f in floors])
     # the same deploys on a project with ~1,500 static files (the guestbook's and the admin's, and these)
@@ -122,7 +123,10 @@ def bench_deploy(args, inventory: Path) -> None:
 
 # The unavoidable work of a code-only release, done directly on the host in one shell
 # script: unpack, one Django process for the checks and collectstatic, switch, reload,
-# one request. The current release's virtualenv and settings are reused, as a deploy
+# and the request that shows the new release answers (a request right after the reload
+# is answered by the old workers while the new ones start; a deploy that proves its
+# release serves waits for them too, so the floor does: it asks until the new greeting
+# comes back). The current release's virtualenv and settings are reused, as a deploy
 # reuses them; the host is put back as it was afterwards (not timed).
 FLOOR = r"""set -eu
 root=/srv/guestbook; rel=$root/releases/bench-floor; out=$root/collected/bench-floor
@@ -150,8 +154,12 @@ management.call_command("collectstatic", interactive=False, verbosity=0)
 t2=$(now)
 ln -sfn releases/bench-floor "$root/current.floor" && mv -T "$root/current.floor" "$root/current"
 systemctl reload-or-restart gunicorn-guestbook.service
-curl -sk -o /dev/null --resolve {domain}:443:127.0.0.1 https://{domain}/hello/
 t3=$(now)
+for _ in $(seq 300); do
+  curl -sk --resolve {domain}:443:127.0.0.1 https://{domain}/hello/ | grep -qF "{greeting}" && break
+  sleep 0.05
+done
+t4=$(now)
 ln -sfn "$cur" "$root/current.floor" && mv -T "$root/current.floor" "$root/current"
 systemctl reload-or-restart gunicorn-guestbook.service
 # gunicorn's master still runs in the floor release until it has handled the reload
@@ -162,18 +170,18 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 rm -rf "$rel" "$out"
-awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" \
-  'BEGIN { print "unpack", b - a, "django", c - b, "switch", d - c }'
+awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v e="$t4" \
+  'BEGIN { print "unpack", b - a, "django", c - b, "switch", d - c, "answer", e - d }'
 """
 
 
-def floor(ip: str, source: Path) -> dict[str, float]:
+def floor(ip: str, source: Path, greeting: str) -> dict[str, float]:
     archive = OUT / "bench-floor.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(source, arcname=".", filter=lambda info: None if "__pycache__" in info.name else info)
     options = ["-i", key(), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
     sh(["scp", "-q", *options, str(archive), f"root@{ip}:/root/bench-floor.tar.gz"])
-    out = ssh(ip, FLOOR.replace("{domain}", ip)).stdout
+    out = ssh(ip, FLOOR.replace("{domain}", ip).replace("{greeting}", greeting)).stdout
     figures = {name: float(value) for name, value in re.findall(r"(\w+) ([\d.]+)", out)}
     figures["total"] = sum(figures.values())
     return figures
