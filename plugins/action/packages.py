@@ -8,6 +8,7 @@ import re
 import shlex
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 # A plain package name: anything else (a version, an architecture, a path) goes to apt.
@@ -23,7 +24,7 @@ def installed(output: str) -> set[str]:
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("name", "cache_valid_time"))
+    _VALID_ARGS = frozenset(("name", "cache_valid_time", "install_recommends"))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -37,6 +38,9 @@ class ActionModule(ActionBase):
             valid_time = int(self._task.args.get("cache_valid_time", 3600))
         except (TypeError, ValueError) as error:
             raise AnsibleActionFail(f"cache_valid_time must be a number of seconds: {error}") from error
+        recommends = {}
+        if self._task.args.get("install_recommends") is not None:
+            recommends["install_recommends"] = boolean(self._task.args["install_recommends"], strict=False)
         if not names:
             result.update(changed=False, missing=[])
             return result
@@ -57,6 +61,7 @@ class ActionModule(ActionBase):
                 "state": "present",
                 "update_cache": True,
                 "cache_valid_time": valid_time,
+                **recommends,
             },
             task_vars=task_vars,
         )

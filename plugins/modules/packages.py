@@ -29,6 +29,11 @@ options:
     description: Refresh the package lists before installing when they are older than this (seconds).
     type: int
     default: 3600
+  install_recommends:
+    description:
+      - Whether the packages they recommend are installed too; unset follows apt's
+        configuration (Debian installs them).
+    type: bool
 attributes:
   check_mode:
     support: full
