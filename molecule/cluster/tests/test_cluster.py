@@ -56,7 +56,7 @@ def test_service_ports_answer_the_app_hosts_and_not_the_lb(hosts, addresses, ser
     assert not reaches(hosts["lb"], addresses[server], port), f"the lb reaches {server}:{port}"
 
 
-def test_web_servers_share_the_secret_key_and_the_settings(hosts):
+def test_web_servers_share_the_secret_key_and_the_settings(hosts, addresses):
     def fingerprint(name: str) -> tuple[str, str, str]:
         host = hosts[name]
         key = host.run("sha256sum /etc/djangoprod/guestbook/secret_key").stdout.split()[0]
@@ -66,6 +66,17 @@ def test_web_servers_share_the_secret_key_and_the_settings(hosts):
     web1, web2 = fingerprint("web1"), fingerprint("web2")
     assert web1 == web2
     assert re.fullmatch(r"[0-9a-f]{64}", web1[0])
+
+    # A deploy limited to web2, which has lost its copy (a rebuilt host): the key comes
+    # from web1 again, not generated anew on the first host of the run, and the
+    # passwords from the database and cache servers, which are not in the run.
+    assert hosts["web2"].run("rm /etc/djangoprod/guestbook/secret_key").rc == 0
+    passwords = hosts["web2"].run("sha256sum /etc/djangoprod/guestbook/*password").stdout
+    run = converge(playbook="../../playbooks/deploy.yml", limit="djp-cluster-web2")
+    assert run.rc == 0, run.output[-3000:]
+    assert fingerprint("web2") == web1
+    assert hosts["web2"].run("sha256sum /etc/djangoprod/guestbook/*password").stdout == passwords
+    assert request(addresses["web2"], NAME, "/count/").status == 200
 
 
 def test_the_site_answers_through_the_lb_from_both_web_servers(hosts, addresses):
