@@ -68,7 +68,7 @@ def test_web_servers_share_the_secret_key_and_the_settings(hosts, addresses):
     assert re.fullmatch(r"[0-9a-f]{64}", web1[0])
     # the remote database over TLS, its SCRAM exchange bound to the server's certificate
     settings = hosts["web1"].file("/srv/guestbook/current/djangoprod_settings.py").content_string
-    assert "'sslmode': 'require', 'channel_binding': 'require'" in settings
+    assert "'sslmode': 'require'," in settings and "'channel_binding': 'require'," in settings
 
     # A deploy limited to web2, which has lost its copy (a rebuilt host): the key comes
     # from web1 again, not generated anew on the first host of the run, and the
