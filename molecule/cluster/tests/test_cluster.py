@@ -98,6 +98,13 @@ def test_the_site_answers_through_the_lb_from_both_web_servers(hosts, addresses)
         assert request(addresses["lb"], NAME, "/hello/").status == 200
     after = {name: hellos(name) for name in ("web1", "web2")}
     assert all(after[name] > before[name] for name in after), (before, after)
+    # ...over TLS it verifies: each web server's certificate, trusted one by one
+    site = hosts["lb"].file("/etc/nginx/sites-enabled/djangoprod.conf").content_string
+    assert "proxy_ssl_verify on;" in site
+    assert "proxy_ssl_trusted_certificate /etc/nginx/tls/djangoprod-backends.pem;" in site
+    trusted = hosts["lb"].file("/etc/nginx/tls/djangoprod-backends.pem").content_string
+    for name in ("web1", "web2"):
+        assert hosts[name].file("/etc/nginx/tls/djangoprod.crt").content_string.strip() in trusted
 
 
 def test_a_drained_web_server_is_asked_nothing_the_lb_can_send_elsewhere(hosts, addresses):
