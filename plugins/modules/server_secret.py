@@ -34,6 +34,17 @@ options:
       - When set, the file's directory is made root's with this mode in the same call
         (created when missing); else it must exist.
     type: raw
+  replace:
+    description:
+      - With V(false), a O(value) other than the secret the file keeps fails, naming
+        O(replace_refusal), and changes nothing (for a run that cannot also change the
+        secret where it is used).
+    type: bool
+    default: true
+  replace_refusal:
+    description: The message of that failure.
+    type: str
+    default: the given value differs from the secret this host keeps
   owner:
     description: Owner of the file.
     type: str
@@ -123,6 +134,11 @@ def main() -> None:
             "group": {"type": "str", "default": "root"},
             "mode": {"type": "raw", "default": "0600"},
             "directory_mode": {"type": "raw"},
+            "replace": {"type": "bool", "default": True},
+            "replace_refusal": {
+                "type": "str",
+                "default": "the given value differs from the secret this host keeps",
+            },
         },
         supports_check_mode=True,
     )
@@ -159,6 +175,8 @@ def main() -> None:
         module.fail_json(msg="value must not be empty")
 
     changed = wanted != current
+    if changed and current is not None and not module.params["replace"]:
+        module.fail_json(msg=module.params["replace_refusal"], path=path)
     if changed and not module.check_mode:
         write(module, path, wanted)
 

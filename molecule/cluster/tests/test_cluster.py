@@ -81,6 +81,19 @@ def test_web_servers_share_the_secret_key_and_the_settings(hosts, addresses):
     assert hosts["web2"].run("sha256sum /etc/djangoprod/guestbook/*password").stdout == passwords
     assert request(addresses["web2"], NAME, "/count/").status == 200
 
+    # A database password changed in the vault: a deploy refuses (the app would get a
+    # password PostgreSQL does not know), naming the variable, without telling it, and
+    # changes nothing; site.yml is the run that changes it.
+    kept = hosts["db"].run("sha256sum /etc/djangoprod/secrets/guestbook-database").stdout
+    vault = {"djangoprod_database_password": "changed-in-the-vault-1234"}
+    run = converge(vault, "../../playbooks/deploy.yml")
+    assert run.rc != 0
+    assert "djangoprod_database_password differs from the password the database server" in run.output
+    assert "changed-in-the-vault-1234" not in run.output
+    assert run.changed_tasks == [], run.changed_tasks
+    assert hosts["db"].run("sha256sum /etc/djangoprod/secrets/guestbook-database").stdout == kept
+    assert request(addresses["lb"], NAME, "/count/").status == 200
+
 
 def test_the_site_answers_through_the_lb_from_both_web_servers(hosts, addresses):
     browser = Browser(addresses["lb"], NAME)

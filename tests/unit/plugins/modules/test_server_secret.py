@@ -103,3 +103,20 @@ def test_the_directory_is_made_in_the_same_call(tmp_path: Path, capsys) -> None:
     path.parent.chmod(0o755)
     assert run(capsys, path=str(path), directory_mode="0700")["changed"]
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_different_value_is_refused_when_it_may_not_replace_the_kept_one(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "secret"
+    path.write_text("kept-secret-value-1234\n")
+    path.chmod(0o600)
+    refused = run(
+        capsys, path=str(path), value="vault-secret-value-5678", replace=False, replace_refusal="run site.yml"
+    )
+    assert refused["failed"] and refused["msg"] == "run site.yml"
+    # the kept secret is not told (the given one is masked by the task's no_log)
+    assert "kept-secret" not in json.dumps(refused)
+    assert path.read_text() == "kept-secret-value-1234\n"
+    # the same value, or a first one, is fine
+    assert not run(capsys, path=str(path), value="kept-secret-value-1234", replace=False)["changed"]
+    first = tmp_path / "other"
+    assert run(capsys, path=str(first), value="vault-secret-value-5678", replace=False)["changed"]
