@@ -74,6 +74,7 @@ def main() -> None:
         argument_spec={
             "name": {"type": "list", "elements": "str", "required": True},
             "cache_valid_time": {"type": "int", "default": 3600},
+            "install_recommends": {"type": "bool"},
         },
         supports_check_mode=True,
     )
