@@ -110,6 +110,8 @@ def test_every_service_runs_sandboxed(host):
             "memcached.service",
             "gunicorn-guestbook.service",
             "guestbook-tally.service",
+            "djangoprod-backup-drill.service",
+            "djangoprod-backup-full@guestbook.service",
         )
     }
     print(f"exposure: {levels}")
@@ -129,6 +131,22 @@ def test_lynis_scores_at_least_80(host):
         assert int(index.group(1)) >= 80, out.stdout[out.stdout.find("Suggestions") :][:4000]
     finally:
         host.run("DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq lynis")
+
+
+def test_backups_on_the_host_itself_are_taken_and_drilled(host):
+    # No backupservers host: the repository is on this host (warned: see the check run).
+    out = host.run("sudo -u postgres pgbackrest --stanza=guestbook --output=json info")
+    info = json.loads(out.stdout)[0]
+    assert info["status"]["code"] == 0 and info["cipher"] == "aes-256-cbc", info["status"]
+    assert [b for b in info["backup"] if b["type"] == "full"], info["backup"]
+    assert host.file("/etc/djangoprod/secrets/backup-repository").mode == 0o600
+    for timer in ("full@guestbook", "diff@guestbook", "canary", "drill"):
+        assert host.service(f"djangoprod-backup-{timer}.timer").is_enabled, timer
+    drill = host.run("systemctl start djangoprod-backup-drill.service")
+    record = json.loads(host.file("/var/lib/djangoprod/backup/drill.json").content_string)
+    assert drill.rc == 0 and record["result"] == "ok", record
+    status = host.run("sudo -u postgres djangoprod-backup status").stdout
+    assert "last full" in status and "last drill: ok" in status, status
 
 
 def test_health_check_sees_database_and_cache(address):
@@ -215,6 +233,8 @@ def test_a_check_run_on_the_converged_stack_passes_and_changes_nothing(host):
     result = converge(check=True)
     assert result.rc == 0, result.output[-3000:]
     assert result.changed_tasks == [], result.changed_tasks
+    # with no backupservers host, every run says that the backups share the disk
+    assert "BACKUPS ON THE SAME DISK" in result.output
     assert host.file("/srv/guestbook/current").linked_to == before
 
 
