@@ -29,6 +29,10 @@ NAMES = [
     "app_socket",
     "static_root",
     "lb_backends",
+    "backup",
+    "backup_repository_address",
+    "backup_ssh_peers",
+    "database_data_directory",
 ]
 PLAY = """
 - name: Give each host the address of its default route
@@ -183,3 +187,33 @@ def test_without_cache_servers_each_process_caches_in_memory(tmp_path):
     groups = {k: v for k, v in CLUSTER.items() if k != "cacheservers"}
     site = derive(tmp_path / "none", groups, CLUSTER_ADDRESSES)
     assert site["web1"]["cache_backend"] == ""  # the app role's own default
+
+
+def test_backups_go_to_the_backup_host_with_ssh_between_the_two_only(tmp_path):
+    groups = {**CLUSTER, "backupservers": ["backup"]}
+    addresses = {**CLUSTER_ADDRESSES, "backup": "10.0.0.60"}
+    site = derive(tmp_path, groups, addresses, all={"djangoprod_project": "shop"})
+    assert site["db"]["backup"] is True
+    assert site["db"]["backup_repository_address"] == "10.0.0.60"
+    assert site["db"]["backup_ssh_peers"] == ["10.0.0.60/32"]
+    assert site["backup"]["backup_ssh_peers"] == ["10.0.0.40/32"]
+    assert site["web1"]["backup_ssh_peers"] == []
+    assert site["db"]["database_data_directory"] == "/var/lib/postgresql/15/main"
+
+
+def test_without_a_backup_host_the_database_server_keeps_its_backups(tmp_path):
+    site = derive(
+        tmp_path, CLUSTER, CLUSTER_ADDRESSES, all={"djangoprod_project": "shop"}, db={"postgresql_version": "16"}
+    )
+    assert site["db"]["backup"] is True
+    assert site["db"]["backup_repository_address"] == ""
+    assert site["db"]["backup_ssh_peers"] == []
+    assert site["web1"]["database_data_directory"] == "/var/lib/postgresql/16/main"
+
+
+def test_backups_can_be_switched_off(tmp_path):
+    groups = {**CLUSTER, "backupservers": ["backup"]}
+    addresses = {**CLUSTER_ADDRESSES, "backup": "10.0.0.60"}
+    site = derive(tmp_path, groups, addresses, all={"djangoprod_project": "shop", "djangoprod_backup": False})
+    assert site["db"]["backup"] is False
+    assert site["db"]["backup_ssh_peers"] == [] and site["backup"]["backup_ssh_peers"] == []
