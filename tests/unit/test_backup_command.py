@@ -89,3 +89,45 @@ def test_settings_come_from_the_role(command, tmp_path, monkeypatch):
     settings.write_text(json.dumps({"stanza": "shop"}))
     monkeypatch.setattr(command, "CONFIG", str(settings))
     assert command.load_config() == {"stanza": "shop"}
+
+
+@pytest.mark.parametrize(
+    "text,epoch",
+    [
+        ("2026-12-03T07:50:12.5Z", 1796284212.5),
+        ("2026-12-03T07:50:12.123456789+00:00", 1796284212.123456789),
+        ("2026-12-03T08:50:12+01:00", 1796284212.0),
+    ],
+)
+def test_restic_snapshot_times_are_read_to_the_second(command, text, epoch):
+    assert command.snapshot_time(text) == pytest.approx(epoch, abs=1e-6)
+
+
+def test_media_come_back_without_touching_newer_files(command, tmp_path, monkeypatch):
+    media = tmp_path / "media"
+    (media / "uploads").mkdir(parents=True)
+    (media / "uploads" / "kept.txt").write_text("same")
+    (media / "uploads" / "changed.txt").write_text("new text")
+    (media / "added-since.txt").write_text("newer than the snapshot")
+    snapshots = [{"id": "a" * 64, "short_id": "aaaa", "time": "2026-12-01T10:00:00Z"},
+                 {"id": "b" * 64, "short_id": "bbbb", "time": "2026-12-02T10:00:00Z"}]
+
+    def fake_restic(config, *args):  # what `restic restore <id> --target <staging>` writes
+        if args[0] == "snapshots":
+            return json.dumps(snapshots)
+        assert args[:2] == ("restore", "a" * 64), args
+        staged = Path(args[3]) / str(media).lstrip("/") / "uploads"
+        staged.mkdir(parents=True)
+        (staged / "kept.txt").write_text("same")
+        (staged / "changed.txt").write_text("old text")
+        (staged / "deleted.txt").write_text("gone since")
+        return ""
+
+    monkeypatch.setattr(command, "restic", fake_restic)
+    config = {"path": str(media), "host": "web1", "state": str(tmp_path / "state")}
+    assert command.cmd_media_restore(config, command.snapshot_time("2026-12-01T12:00:00Z")) == 0
+    assert (media / "uploads" / "deleted.txt").read_text() == "gone since"
+    assert (media / "uploads" / "changed.txt").read_text() == "old text"
+    assert (media / "added-since.txt").exists()
+    assert not (tmp_path / "state" / "restoring").exists()
+    assert command.cmd_media_restore(config, command.snapshot_time("2026-11-30T00:00:00Z")) == 1
