@@ -16,12 +16,14 @@ playbooks against them the way a user does, and prints a table plus a JSON file
      behind it), with req/s, p99 and the ratio to the best bare figure
   6. a sweep of gunicorn worker class x worker count on the hello and one-query views,
      with where the role's derived defaults land against the best
+  7. backups of a database of about 1 GB: a full backup, a restore beside the running
+     cluster (recovered and checked), and the restore drill
 
 Figures are medians of --runs runs. Benchmarks compare with targets and say MISS,
 but never fail on time: the exit status is non-zero only when something broke.
 
   bench/run [--runs N] [--duration S] [--only NAME,...] [--keep]
-  names: converge, deploy, downtime, serving, sweep, cluster
+  names: converge, deploy, downtime, serving, sweep, cluster, backup
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import time
 from pathlib import Path
 
 from .common import EXAMPLE, OUT, ROOT, SINGLE, TESTHOST, say, sh
+from .backup import bench_backup
 from .converge import bench_converge
 from .deploy import bench_cluster, bench_deploy
 from .inventory import single_inventory
@@ -52,7 +55,7 @@ def main() -> None:
     parser.add_argument("--fresh-runs", type=int, default=1, help="fresh converges (each on a new host)")
     parser.add_argument("--cluster-runs", type=int, default=1, help="rolling deploys in the cluster")
     parser.add_argument("--duration", type=float, default=10, help="seconds of each wrk measurement")
-    parser.add_argument("--only", default="converge,deploy,serving,sweep,cluster")
+    parser.add_argument("--only", default="converge,deploy,serving,sweep,cluster,backup")
     parser.add_argument("--keep", action="store_true", help="keep the hosts afterwards")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -88,6 +91,8 @@ def main() -> None:
         bench_serving(args)
     if "sweep" in only:
         bench_sweep(args, inventory)
+    if "backup" in only:
+        bench_backup(args)
     if "cluster" in only:
         bench_cluster(args)
     if not args.keep:
