@@ -119,9 +119,10 @@ def test_the_drill_passes_and_fails_on_a_corrupted_repository(db, repo):
     sql(db, "SELECT 1")
     db.run("systemctl start djangoprod-backup-canary.service")
     repo.run(f"systemctl start djangoprod-backup-diff@{STANZA}.service")
-    drill = db.run("systemctl start djangoprod-backup-drill.service")
+    drill = converge(None, "../../playbooks/drill.yml")
     record = json.loads(db.file("/var/lib/djangoprod/backup/drill.json").content_string)
-    assert drill.rc == 0 and record["result"] == "ok", record
+    assert not drill.failed and "The drill passed" in drill.output, drill.output[-2000:]
+    assert record["result"] == "ok", record
     assert any("canary row" in note for note in record["notes"]), record
     metrics = db.file("/var/lib/prometheus/node-exporter/djangoprod_backup_drill.prom").content_string
     assert f'djangoprod_backup_drill_success{{stanza="{STANZA}"}} 1' in metrics
@@ -137,9 +138,10 @@ def test_the_drill_passes_and_fails_on_a_corrupted_repository(db, repo):
     assert victim, newest
     repo.run(f"cp -p {victim} /root/saved && printf 'damaged' | dd of={victim} bs=1 seek=64 conv=notrunc")
     try:
-        drill = db.run("systemctl start djangoprod-backup-drill.service")
+        drill = converge(None, "../../playbooks/drill.yml")
         record = json.loads(db.file("/var/lib/djangoprod/backup/drill.json").content_string)
-        assert drill.rc != 0 and record["result"] == "failed", record
+        assert drill.failed and "The drill FAILED" in drill.output, drill.output[-2000:]
+        assert record["result"] == "failed", record
         assert record["problems"], record
         metrics = db.file("/var/lib/djangoprod/backup/drill.prom").content_string
         assert f'djangoprod_backup_drill_success{{stanza="{STANZA}"}} 0' in metrics
