@@ -32,17 +32,24 @@ def bench_backup(args) -> None:
     try:
         for _run in range(args.runs):
             backups.append(timed("systemctl start djangoprod-backup-full@guestbook.service"))
-            restores.append(timed(f"cd /tmp && sudo -u postgres djangoprod-backup restore-beside {RESTORE_DIR}"))
+            restores.append(
+                timed(f"cd /tmp && sudo -u postgres djangoprod-backup restore-beside {RESTORE_DIR}")
+            )
             ssh(ip, f"rm -rf {RESTORE_DIR}")
             ssh(ip, "systemctl start djangoprod-backup-drill.service")
             record = json.loads(ssh(ip, "cat /var/lib/djangoprod/backup/drill.json").stdout)
             drills.append(float(record["duration_seconds"]))
-        info = json.loads(ssh(ip, "sudo -u postgres pgbackrest --stanza=guestbook --output=json info").stdout)[0]
+        info = json.loads(
+            ssh(ip, "sudo -u postgres pgbackrest --stanza=guestbook --output=json info").stdout
+        )[0]
         stored = info["backup"][-1]["info"]["repository"]["delta"]
     finally:
         ssh(ip, f"rm -rf {RESTORE_DIR}", check=False)
-        ssh(ip, f"{psql} 'DROP TABLE IF EXISTS pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers'",
-            check=False)
+        ssh(
+            ip,
+            f"{psql} 'DROP TABLE IF EXISTS pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers'",
+            check=False,
+        )
     RESULTS["backup"] = {
         "database_bytes": size,
         "repository_bytes": stored,
@@ -53,6 +60,8 @@ def bench_backup(args) -> None:
     }
     gib = size / 2**30
     row("database size (pgbench scale 68)", f"{gib:.2f} GiB, {stored / 2**20:.0f} MiB stored")
-    row("full backup (zstd, encrypted)", f"{median(backups):.1f} s ({gib / median(backups) * 1024:.0f} MiB/s)")
+    row(
+        "full backup (zstd, encrypted)", f"{median(backups):.1f} s ({gib / median(backups) * 1024:.0f} MiB/s)"
+    )
     row("restore beside, recovered and checked", f"{median(restores):.1f} s")
     row("restore drill (restore, recover, compare, drop)", f"{median(drills):.1f} s")

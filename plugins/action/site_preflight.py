@@ -274,20 +274,37 @@ def problems(values: Mapping[str, object], cwd: str) -> list[str]:
     if given("djangoprod_backup_s3") and values["djangoprod_backup_s3"] != {}:
         bucket = values["djangoprod_backup_s3"]
         if not isinstance(bucket, Mapping):
-            add("djangoprod_backup_s3", f"is {_kind(bucket)}, not a mapping", "Give bucket, endpoint, key and secret")
+            add(
+                "djangoprod_backup_s3",
+                f"is {_kind(bucket)}, not a mapping",
+                "Give bucket, endpoint, key and secret",
+            )
         else:
             missing = [field for field in ("bucket", "endpoint", "key", "secret") if not bucket.get(field)]
             if missing:
-                add("djangoprod_backup_s3", f"lacks {', '.join(missing)}", "Give bucket, endpoint, key and secret")
+                add(
+                    "djangoprod_backup_s3",
+                    f"lacks {', '.join(missing)}",
+                    "Give bucket, endpoint, key and secret",
+                )
             if bucket.get("uri_style", "host") not in ("host", "path"):
-                add("djangoprod_backup_s3", f"uri_style {bucket.get('uri_style')!r} is neither host nor path",
-                    "Set uri_style: path for most self-hosted S3 servers, else leave it out")
+                add(
+                    "djangoprod_backup_s3",
+                    f"uri_style {bucket.get('uri_style')!r} is neither host nor path",
+                    "Set uri_style: path for most self-hosted S3 servers, else leave it out",
+                )
             if "://" in str(bucket.get("endpoint", "")) or "/" in str(bucket.get("endpoint", "")):
-                add("djangoprod_backup_s3", f"endpoint {bucket.get('endpoint')!r} is not a host name",
-                    "Give the name alone (s3.example.com) and the port in port")
+                add(
+                    "djangoprod_backup_s3",
+                    f"endpoint {bucket.get('endpoint')!r} is not a host name",
+                    "Give the name alone (s3.example.com) and the port in port",
+                )
         if values.get("groups_backupservers"):
-            add("djangoprod_backup_s3", "is given and so is a backupservers host: the backups go to one place",
-                "Keep either the bucket or the backupservers group")
+            add(
+                "djangoprod_backup_s3",
+                "is given and so is a backupservers host: the backups go to one place",
+                "Keep either the bucket or the backupservers group",
+            )
     return found
 
 

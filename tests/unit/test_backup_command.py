@@ -24,11 +24,13 @@ def command():
 
 
 def test_metrics_are_prometheus_text_with_one_help_per_name(command):
-    text = command.metrics([
-        ("a_seconds", "When", {"stanza": "shop", "type": "full"}, 1796283288.0),
-        ("a_seconds", "When", {"stanza": "shop", "type": "diff"}, 12.5),
-        ("b_success", "Whether", {}, 1),
-    ])
+    text = command.metrics(
+        [
+            ("a_seconds", "When", {"stanza": "shop", "type": "full"}, 1796283288.0),
+            ("a_seconds", "When", {"stanza": "shop", "type": "diff"}, 12.5),
+            ("b_success", "Whether", {}, 1),
+        ]
+    )
     assert text.splitlines() == [
         "# HELP a_seconds When",
         "# TYPE a_seconds gauge",
@@ -42,7 +44,14 @@ def test_metrics_are_prometheus_text_with_one_help_per_name(command):
 
 @pytest.mark.parametrize(
     "production,restored,close",
-    [(1000, 1000, True), (1000, 905, True), (1000, 880, False), (5, 0, True), (0, 11, False), (100000, 89000, False)],
+    [
+        (1000, 1000, True),
+        (1000, 905, True),
+        (1000, 880, False),
+        (5, 0, True),
+        (0, 11, False),
+        (100000, 89000, False),
+    ],
 )
 def test_restored_row_counts_may_trail_production_a_little(command, production, restored, close):
     assert command.close_enough(production, restored, 0.1) is close
@@ -109,8 +118,10 @@ def test_media_come_back_without_touching_newer_files(command, tmp_path, monkeyp
     (media / "uploads" / "kept.txt").write_text("same")
     (media / "uploads" / "changed.txt").write_text("new text")
     (media / "added-since.txt").write_text("newer than the snapshot")
-    snapshots = [{"id": "a" * 64, "short_id": "aaaa", "time": "2026-12-01T10:00:00Z"},
-                 {"id": "b" * 64, "short_id": "bbbb", "time": "2026-12-02T10:00:00Z"}]
+    snapshots = [
+        {"id": "a" * 64, "short_id": "aaaa", "time": "2026-12-01T10:00:00Z"},
+        {"id": "b" * 64, "short_id": "bbbb", "time": "2026-12-02T10:00:00Z"},
+    ]
 
     def fake_restic(config, *args):  # what `restic restore <id> --target <staging>` writes
         if args[0] == "snapshots":

@@ -203,7 +203,11 @@ def test_backups_go_to_the_backup_host_with_ssh_between_the_two_only(tmp_path):
 
 def test_without_a_backup_host_the_database_server_keeps_its_backups(tmp_path):
     site = derive(
-        tmp_path, CLUSTER, CLUSTER_ADDRESSES, all={"djangoprod_project": "shop"}, db={"postgresql_version": "16"}
+        tmp_path,
+        CLUSTER,
+        CLUSTER_ADDRESSES,
+        all={"djangoprod_project": "shop"},
+        db={"postgresql_version": "16"},
     )
     assert site["db"]["backup"] is True
     assert site["db"]["backup_repository_address"] == ""

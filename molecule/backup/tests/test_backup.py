@@ -20,7 +20,9 @@ S3_PORT = int(os.environ.get("DJANGOPROD_S3_PORT", "9412"))
 
 
 def sql(host, statement: str, database: str = "shop") -> str:
-    out = host.run(f"cd /tmp && sudo -u postgres psql -X -q -At -v ON_ERROR_STOP=1 -d {database} -c {statement!r}")
+    out = host.run(
+        f"cd /tmp && sudo -u postgres psql -X -q -At -v ON_ERROR_STOP=1 -d {database} -c {statement!r}"
+    )
     assert out.rc == 0, out.stderr
     return out.stdout.strip()
 
@@ -76,8 +78,11 @@ def test_the_units_are_hardened_timers(host):
     for timer in (f"full@{STANZA}", f"diff@{STANZA}", "canary", "drill", "media"):
         unit = host.service(f"djangoprod-backup-{timer}.timer")
         assert unit.is_enabled and unit.is_running, timer
-    for unit in ("djangoprod-backup-drill.service", f"djangoprod-backup-full@{STANZA}.service",
-                 "djangoprod-backup-media.service"):
+    for unit in (
+        "djangoprod-backup-drill.service",
+        f"djangoprod-backup-full@{STANZA}.service",
+        "djangoprod-backup-media.service",
+    ):
         assert exposure(host, unit) <= 2.5, unit
 
 

@@ -48,7 +48,9 @@ def lb_address() -> str:
 
 
 def sql(db, statement: str, database: str = "guestbook") -> str:
-    out = db.run(f"cd /tmp && sudo -u postgres psql -X -q -At -v ON_ERROR_STOP=1 -d {database} -c {statement!r}")
+    out = db.run(
+        f"cd /tmp && sudo -u postgres psql -X -q -At -v ON_ERROR_STOP=1 -d {database} -c {statement!r}"
+    )
     assert out.rc == 0, out.stderr
     return out.stdout.strip()
 
@@ -87,8 +89,14 @@ def test_backups_go_to_the_backup_host_encrypted(db, repo):
         assert db.service(timer).is_enabled, timer
     assert not db.file("/etc/djangoprod/secrets/backup-repository").exists
     # WAL reaches the repository
-    assert sql(db, "SELECT failed_count = 0 OR last_failed_time < last_archived_time FROM pg_stat_archiver",
-               "postgres") == "t"
+    assert (
+        sql(
+            db,
+            "SELECT failed_count = 0 OR last_failed_time < last_archived_time FROM pg_stat_archiver",
+            "postgres",
+        )
+        == "t"
+    )
     # metrics for monitoring, in node exporter's textfile directory
     metrics = repo.file("/var/lib/prometheus/node-exporter/djangoprod_backup.prom").content_string
     assert f'djangoprod_backup_last_run_success{{stanza="{STANZA}"}} 1' in metrics
@@ -158,12 +166,18 @@ def test_restore_refuses_bad_requests_and_changes_nothing(db, lb_address):
     before = db.run(f"stat -c %i {DATA}").stdout
     cases = [
         ({}, "djangoprod_restore_confirm=guestbook"),
-        ({"djangoprod_restore_confirm": STANZA, "djangoprod_restore_target": "2099-01-01 00:00:00+00"},
-         "is in the future"),
-        ({"djangoprod_restore_confirm": STANZA, "djangoprod_restore_target": "around noon"},
-         "is not a time PostgreSQL reads"),
-        ({"djangoprod_restore_confirm": STANZA, "djangoprod_restore_target": "2001-01-01 00:00:00+00"},
-         "is before the oldest backup ended"),
+        (
+            {"djangoprod_restore_confirm": STANZA, "djangoprod_restore_target": "2099-01-01 00:00:00+00"},
+            "is in the future",
+        ),
+        (
+            {"djangoprod_restore_confirm": STANZA, "djangoprod_restore_target": "around noon"},
+            "is not a time PostgreSQL reads",
+        ),
+        (
+            {"djangoprod_restore_confirm": STANZA, "djangoprod_restore_target": "2001-01-01 00:00:00+00"},
+            "is before the oldest backup ended",
+        ),
         ({"djangoprod_restore_confirm": "nope", "backup_stanza": "nope"}, "The stanza nope has no backup"),
     ]
     for extra_vars, message in cases:
@@ -182,15 +196,22 @@ def test_media_files_are_backed_up_to_the_backup_host(web1, repo):
     assert repo.file("/var/lib/djangoprod-media/guestbook/config").exists
     # the web servers' keys open sftp on the backup host, and nothing else
     key = "/etc/djangoprod/backup-media/id_ed25519"
-    out = web1.run(f"sudo -u guestbook ssh -i {key} -o BatchMode=yes -o StrictHostKeyChecking=no"
-                   f" -o UserKnownHostsFile=/dev/null djangoprod-media@{host_address('djp-cluster-cache')} id")
+    out = web1.run(
+        f"sudo -u guestbook ssh -i {key} -o BatchMode=yes -o StrictHostKeyChecking=no"
+        f" -o UserKnownHostsFile=/dev/null djangoprod-media@{host_address('djp-cluster-cache')} id"
+    )
     assert "uid=" not in out.stdout, out.stdout
 
 
 def test_restore_to_a_point_in_time(db, repo, web1, lb_address):
     media = "/srv/guestbook/shared/media/uploads/kept-by-the-backup.txt"
-    assert web1.run(f"sudo -u guestbook mkdir -p {os.path.dirname(media)}"
-                    f" && echo 'a file a user uploaded' | sudo -u guestbook tee {media}").rc == 0
+    assert (
+        web1.run(
+            f"sudo -u guestbook mkdir -p {os.path.dirname(media)}"
+            f" && echo 'a file a user uploaded' | sudo -u guestbook tee {media}"
+        ).rc
+        == 0
+    )
     assert web1.run("systemctl start djangoprod-backup-media.service").rc == 0
     sql(db, "DROP TABLE IF EXISTS probe")
     sql(db, "CREATE TABLE probe (id serial PRIMARY KEY, note text NOT NULL)")
@@ -207,7 +228,9 @@ def test_restore_to_a_point_in_time(db, repo, web1, lb_address):
     run = converge({"djangoprod_restore_confirm": STANZA, "djangoprod_restore_target": target}, RESTORE)
     assert not run.failed, run.output[-3000:]
     assert passphrase(repo) not in run.output
-    notes = dict(line.split("|") for line in sql(db, "SELECT note, count(*) FROM probe GROUP BY note").splitlines())
+    notes = dict(
+        line.split("|") for line in sql(db, "SELECT note, count(*) FROM probe GROUP BY note").splitlines()
+    )
     assert notes == {"before the backup": "5", "after the backup": "3"}, notes
     assert web1.file(media).content_string == "a file a user uploaded\n"
     # the replaced data is kept beside; the app serves again, through the load balancer
@@ -220,7 +243,10 @@ def test_restore_to_a_point_in_time(db, repo, web1, lb_address):
 
 
 def test_a_crash_loses_at_most_archive_timeout_of_commits(db, lb_address):
-    sql(db, "CREATE TABLE IF NOT EXISTS ticks (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
+    sql(
+        db,
+        "CREATE TABLE IF NOT EXISTS ticks (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())",
+    )
     for _ in range(10):
         sql(db, "INSERT INTO ticks DEFAULT VALUES")
         time.sleep(0.5)
@@ -235,8 +261,10 @@ def test_a_crash_loses_at_most_archive_timeout_of_commits(db, lb_address):
     restored = int(sql(db, "SELECT count(*) FROM ticks"))
     newest = sql(db, "SELECT coalesce(extract(epoch FROM max(at)), 0) FROM ticks")
     lost = float(last) - float(newest)
-    print(f"crash: {committed - restored} of {committed} commits lost, {lost:.1f} s of work "
-          f"(archive_timeout {ARCHIVE_TIMEOUT} s)")
+    print(
+        f"crash: {committed - restored} of {committed} commits lost, {lost:.1f} s of work "
+        f"(archive_timeout {ARCHIVE_TIMEOUT} s)"
+    )
     assert lost <= ARCHIVE_TIMEOUT, (committed, restored, lost)
     assert request(lb_address, NAME, "/").status == 200
     # the earlier restores' data directories go when asked

@@ -21,7 +21,13 @@ GOOD = {
     "djangoprod_git_repo": "git@github.com:example/shop.git",
     "djangoprod_git_version": "v1.4",
     "app_root": "/srv/shop",
-    "djangoprod_backup_s3": {"bucket": "b", "endpoint": "s3.example.com", "key": "k", "secret": "s", "uri_style": "path"},
+    "djangoprod_backup_s3": {
+        "bucket": "b",
+        "endpoint": "s3.example.com",
+        "key": "k",
+        "secret": "s",
+        "uri_style": "path",
+    },
 }
 
 
@@ -40,12 +46,21 @@ def test_a_source_directory_relative_to_where_the_run_starts(tmp_path):
     ("changes", "named", "says"),
     [
         ({"djangoprod_project": "My Shop"}, "djangoprod_project", "djangoprod_project: my_shop"),
-        ({"djangoprod_backup_s3": {"bucket": "b", "endpoint": "s3.example.com"}}, "djangoprod_backup_s3",
-         "lacks key, secret"),
-        ({"djangoprod_backup_s3": {**GOOD["djangoprod_backup_s3"], "endpoint": "https://s3.example.com"}},
-         "djangoprod_backup_s3", "is not a host name"),
-        ({"djangoprod_backup_s3": {**GOOD["djangoprod_backup_s3"], "uri_style": "virtual"}},
-         "djangoprod_backup_s3", "neither host nor path"),
+        (
+            {"djangoprod_backup_s3": {"bucket": "b", "endpoint": "s3.example.com"}},
+            "djangoprod_backup_s3",
+            "lacks key, secret",
+        ),
+        (
+            {"djangoprod_backup_s3": {**GOOD["djangoprod_backup_s3"], "endpoint": "https://s3.example.com"}},
+            "djangoprod_backup_s3",
+            "is not a host name",
+        ),
+        (
+            {"djangoprod_backup_s3": {**GOOD["djangoprod_backup_s3"], "uri_style": "virtual"}},
+            "djangoprod_backup_s3",
+            "neither host nor path",
+        ),
         ({"groups_backupservers": ["backup1"]}, "djangoprod_backup_s3", "the backups go to one place"),
         ({"djangoprod_project": "1shop"}, "djangoprod_project", "starting with a letter"),
         ({"djangoprod_project": "shop-prod"}, "djangoprod_project", "djangoprod_project: shop_prod"),
