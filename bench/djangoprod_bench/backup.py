@@ -47,7 +47,8 @@ def bench_backup(args) -> None:
         ssh(ip, f"rm -rf {RESTORE_DIR}", check=False)
         ssh(
             ip,
-            f"{psql} 'DROP TABLE IF EXISTS pgbench_accounts, pgbench_branches, pgbench_history, pgbench_tellers'",
+            f"{psql} 'DROP TABLE IF EXISTS pgbench_accounts, pgbench_branches, pgbench_history,"
+            " pgbench_tellers'",
             check=False,
         )
     RESULTS["backup"] = {

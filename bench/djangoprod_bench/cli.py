@@ -37,8 +37,8 @@ import shutil
 import time
 from pathlib import Path
 
-from .common import EXAMPLE, OUT, ROOT, SINGLE, TESTHOST, say, sh
 from .backup import bench_backup
+from .common import EXAMPLE, OUT, ROOT, SINGLE, TESTHOST, say, sh
 from .converge import bench_converge
 from .deploy import bench_cluster, bench_deploy
 from .inventory import single_inventory

@@ -193,7 +193,8 @@ def test_media_files_are_backed_up_to_the_backup_host(web1, repo):
     assert web1.service("djangoprod-backup-media.timer").is_enabled
     metrics = web1.file("/var/lib/prometheus/node-exporter/djangoprod_media_backup.prom").content_string
     assert 'djangoprod_media_backup_last_run_success{host="djp-cluster-web1"} 1' in metrics
-    assert repo.file("/var/lib/djangoprod-media/guestbook/config").exists
+    assert repo.file("/var/lib/djangoprod-media/guestbook/djp-cluster-web1/config").exists
+    assert repo.file("/var/lib/djangoprod-media/guestbook/djp-cluster-web2/config").exists
     # the web servers' keys open sftp on the backup host, and nothing else
     key = "/etc/djangoprod/backup-media/id_ed25519"
     out = web1.run(
@@ -245,7 +246,8 @@ def test_restore_to_a_point_in_time(db, repo, web1, lb_address):
 def test_a_crash_loses_at_most_archive_timeout_of_commits(db, lb_address):
     sql(
         db,
-        "CREATE TABLE IF NOT EXISTS ticks (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        "CREATE TABLE IF NOT EXISTS ticks"
+        " (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())",
     )
     for _ in range(10):
         sql(db, "INSERT INTO ticks DEFAULT VALUES")
