@@ -64,7 +64,7 @@ def backup_info(repo) -> dict:
 def archived(db) -> None:
     """Switch to a new WAL segment and wait until the finished one is in the repository."""
     segment = sql(db, "SELECT pg_walfile_name(pg_switch_wal())", "postgres")
-    for _ in range(60):
+    for _attempt in range(60):
         if sql(db, "SELECT last_archived_wal FROM pg_stat_archiver", "postgres") >= segment:
             return
         time.sleep(0.5)
@@ -249,7 +249,7 @@ def test_a_crash_loses_at_most_archive_timeout_of_commits(db, lb_address):
         "CREATE TABLE IF NOT EXISTS ticks"
         " (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())",
     )
-    for _ in range(10):
+    for _tick in range(10):
         sql(db, "INSERT INTO ticks DEFAULT VALUES")
         time.sleep(0.5)
     last = sql(db, "SELECT extract(epoch FROM max(at)) FROM ticks")
