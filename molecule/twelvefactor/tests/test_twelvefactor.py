@@ -185,3 +185,10 @@ def test_secrets_never_in_units_output_or_world_readable_files(host):
         'import hashlib, os; print(hashlib.sha256(os.environ["DJANGO_SECRET_KEY"].encode()).hexdigest())',
     )
     assert digest == [hashlib.sha256(secret_key.encode()).hexdigest()]
+
+
+def test_backups_switched_off_leave_no_trace(host):
+    # djangoprod_backup: false in the inventory
+    assert not host.package("pgbackrest").is_installed
+    assert not host.package("restic").is_installed
+    assert not host.file("/etc/systemd/system/djangoprod-backup-drill.timer").exists
