@@ -178,3 +178,15 @@ def test_settings_with_a_separator_edit_shell_style_files(tmp_path, capsys):
     assert run(capsys, [entry])["changed"]
     assert sysstat.read_text() == '# ENABLED="true" to collect\nENABLED="true"\nSA1_OPTIONS="-S DISK"\n'
     assert not run(capsys, [entry])["changed"]
+
+
+def test_a_link_to_a_file_not_there_yet_is_left_alone_in_check_mode(tmp_path, capsys):
+    # a metrics file a unit writes later, linked where monitoring reads it
+    link = {
+        "path": str(tmp_path / "drill.prom"),
+        "state": "link",
+        "src": str(tmp_path / "state" / "drill.prom"),
+    }
+    assert run(capsys, [link])["changed"]
+    assert run(capsys, [link])["changed_paths"] == []
+    assert run(capsys, [link], _ansible_check_mode=True)["changed_paths"] == []
