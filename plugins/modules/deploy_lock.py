@@ -57,6 +57,17 @@ options:
     description: What the run did, appended to O(audit_log) with O(state=unlocked) (result, release, step...).
     type: dict
     default: {}
+  metrics_directory:
+    description:
+      - With O(state=unlocked), node exporter's textfile directory, where the result of the
+        last run of each kind (O(holder).what) is kept as C(djangoprod_deploy_last_run_success)
+        and C(djangoprod_deploy_last_run_timestamp_seconds), labelled C(app) and C(what), in
+        C(djangoprod_deploy_<name>.prom). Nothing is written when the directory does not exist.
+    type: path
+  metrics_app:
+    description: The C(app) label of those metrics (O(name) when empty).
+    type: str
+    default: ""
 attributes:
   check_mode:
     support: full
@@ -129,6 +140,47 @@ def append_audit(module: AnsibleModule, path: str | None, entry: dict) -> None:
     module.log(f"djangoprod {os.path.basename(os.path.dirname(path))}: {summary}")
 
 
+METRICS = (
+    (
+        "djangoprod_deploy_last_run_success",
+        "Whether the last run of each kind (deploy, rollback, site) succeeded",
+    ),
+    ("djangoprod_deploy_last_run_timestamp_seconds", "When the last run of each kind ended"),
+)
+
+
+def write_metrics(directory: str | None, name: str, app: str, what: str, ok: bool) -> None:
+    """Keep the last result of each kind of run in node exporter's textfile directory."""
+    if not directory or not what or not os.path.isdir(directory):
+        return
+    path = os.path.join(directory, f"djangoprod_deploy_{name}.prom")
+    runs: dict[str, tuple[str, str]] = {}
+    with contextlib.suppress(OSError), open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith(METRICS[0][0] + "{"):
+                labels, value = line.rsplit(" ", 1)
+                kind = labels.split('what="', 1)[1].split('"', 1)[0]
+                runs[kind] = (value.strip(), runs.get(kind, ("", ""))[1])
+            elif line.startswith(METRICS[1][0] + "{"):
+                labels, value = line.rsplit(" ", 1)
+                kind = labels.split('what="', 1)[1].split('"', 1)[0]
+                runs[kind] = (runs.get(kind, ("", ""))[0], value.strip())
+    runs[what] = ("1" if ok else "0", str(int(time.time())))
+    out = []
+    for index, (metric, helptext) in enumerate(METRICS):
+        out += [f"# HELP {metric} {helptext}", f"# TYPE {metric} gauge"]
+        out += [
+            f'{metric}{{app="{app}",what="{kind}"}} {values[index]}'
+            for kind, values in sorted(runs.items())
+            if values[index]
+        ]
+    temporary = f"{path}.{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(out) + "\n")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -139,6 +191,8 @@ def main() -> None:
             "takeover": {"type": "str", "default": ""},
             "audit_log": {"type": "path"},
             "audit": {"type": "dict", "default": {}},
+            "metrics_directory": {"type": "path"},
+            "metrics_app": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )
@@ -190,6 +244,14 @@ def main() -> None:
                 entry["seconds"] = round(seconds_since(current["since"]))
             if not module.check_mode:
                 append_audit(module, params["audit_log"], entry)
+                if entry.get("result") in ("ok", "failed"):
+                    write_metrics(
+                        params["metrics_directory"],
+                        name,
+                        params["metrics_app"] or name,
+                        entry["what"],
+                        entry["result"] == "ok",
+                    )
             write({})
             module.exit_json(changed=False, holder={}, conflict=False, abandoned={}, audit=entry)
 

@@ -33,6 +33,11 @@ NAMES = [
     "backup_repository_address",
     "backup_ssh_peers",
     "database_data_directory",
+    "monitoring",
+    "exporter_jobs",
+    "exporters_address",
+    "exporter_firewall",
+    "monitoring_targets",
 ]
 PLAY = """
 - name: Give each host the address of its default route
@@ -221,3 +226,56 @@ def test_backups_can_be_switched_off(tmp_path):
     site = derive(tmp_path, groups, addresses, all={"djangoprod_project": "shop", "djangoprod_backup": False})
     assert site["db"]["backup"] is False
     assert site["db"]["backup_ssh_peers"] == [] and site["backup"]["backup_ssh_peers"] == []
+
+
+def test_monitoring_scrapes_every_host_and_only_it_reaches_the_exporters(tmp_path):
+    groups = {**CLUSTER, "monitoring": ["mon"]}
+    addresses = {**CLUSTER_ADDRESSES, "mon": "10.0.0.70"}
+    site = derive(
+        tmp_path, groups, addresses, all={"djangoprod_project": "shop", "djangoprod_source_path": "/src"}
+    )
+    assert site["db"]["exporter_jobs"] == ["node", "postgres"]
+    assert site["cache"]["exporter_jobs"] == ["node", "redis"]
+    assert site["web1"]["exporter_jobs"] == ["node", "nginx", "nginx_status_codes"]
+    assert site["lb"]["exporter_jobs"] == ["node", "nginx", "nginx_status_codes"]
+    assert site["worker"]["exporter_jobs"] == ["node"]
+    assert site["db"]["exporters_address"] == "10.0.0.40"
+    assert site["db"]["exporter_firewall"] == [
+        {"port": 9100, "sources": ["10.0.0.70/32"]},
+        {"port": 9187, "sources": ["10.0.0.70/32"]},
+    ]
+    # Prometheus reaches its own host's exporters on loopback.
+    assert site["mon"]["exporters_address"] == "127.0.0.1"
+    assert site["mon"]["exporter_firewall"] == []
+    targets = site["mon"]["monitoring_targets"]
+    assert {"job": "postgres", "targets": ["10.0.0.40:9187"], "labels": {"host": "db"}} in targets
+    assert {"job": "node", "targets": ["127.0.0.1:9100"], "labels": {"host": "mon"}} in targets
+    assert {"job": "redis", "targets": ["10.0.0.50:9121"], "labels": {"host": "cache"}} in targets
+    assert sorted(t["labels"]["host"] for t in targets if t["job"] == "node") == sorted(addresses)
+    assert len(targets) == 7 + 1 + 1 + 2 * 3  # node everywhere, postgres, redis, nginx + mtail on 3
+
+
+def test_one_host_watching_itself_keeps_the_exporters_on_loopback(tmp_path):
+    site = derive(
+        tmp_path,
+        {g: ["vps"] for g in [*ALL_GROUPS, "monitoring"]},
+        {"vps": "203.0.113.10"},
+        all={"djangoprod_project": "shop", "djangoprod_source_path": "/src/shop", "djangoprod_redis": False},
+    )["vps"]
+    assert site["exporters_address"] == "127.0.0.1"
+    assert site["exporter_firewall"] == []
+    assert site["exporter_jobs"] == ["node", "postgres", "nginx", "nginx_status_codes"]
+    assert {t["targets"][0].split(":")[0] for t in site["monitoring_targets"]} == {"127.0.0.1"}
+
+
+def test_without_a_monitoring_host_nothing_is_watched(tmp_path):
+    for extra in ({}, {"djangoprod_monitoring": False}):
+        groups = {**CLUSTER, "monitoring": ["mon"] if extra else []}
+        site = derive(
+            tmp_path / str(len(extra)),
+            groups,
+            {**CLUSTER_ADDRESSES, "mon": "10.0.0.70"},
+            all={"djangoprod_project": "shop", **extra},
+        )
+        assert site["db"]["monitoring"] is False
+        assert site["db"]["exporter_jobs"] == [] and site["db"]["exporter_firewall"] == []

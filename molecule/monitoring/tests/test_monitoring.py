@@ -65,8 +65,18 @@ def test_nothing_listens_beyond_loopback(host):
 def test_the_stack_rules_are_loaded(host):
     groups = api(host, "http://127.0.0.1:9090/api/v1/rules")["data"]["groups"]
     names = {rule["name"] for group in groups for rule in group["rules"]}
-    for alert in ("HostDown", "SystemdUnitFailed", "DiskAlmostFull", "HTTP5xxRate", "CertificateExpiring",
-                  "BackupTooOld", "RestoreDrillFailed", "PostgresConnections", "RedisMemory", "DeployFailed"):
+    for alert in (
+        "HostDown",
+        "SystemdUnitFailed",
+        "DiskAlmostFull",
+        "HTTP5xxRate",
+        "CertificateExpiring",
+        "BackupTooOld",
+        "RestoreDrillFailed",
+        "PostgresConnections",
+        "RedisMemory",
+        "DeployFailed",
+    ):
         assert alert in names
     for group in groups:
         for rule in group["rules"]:
@@ -88,10 +98,13 @@ def test_the_node_exporter_reads_units_and_textfiles(host):
     metrics = host.run("curl -fsS http://127.0.0.1:9100/metrics").stdout
     assert 'node_systemd_unit_state{name="prometheus.service",state="active"' in metrics
     assert "node_textfile_scrape_error 0" in metrics
-    assert "djangoprod_tls_certificate_expiry_timestamp_seconds" in host.run(
-        "systemctl start djangoprod-certificate-metrics.service; "
-        "cat /var/lib/prometheus/node-exporter/djangoprod_certificates.prom"
-    ).stdout
+    assert (
+        "djangoprod_tls_certificate_expiry_timestamp_seconds"
+        in host.run(
+            "systemctl start djangoprod-certificate-metrics.service; "
+            "cat /var/lib/prometheus/node-exporter/djangoprod_certificates.prom"
+        ).stdout
+    )
 
 
 def test_a_host_down_alert_fires_reaches_the_webhook_and_clears(host):

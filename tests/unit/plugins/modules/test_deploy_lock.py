@@ -81,3 +81,32 @@ def test_check_mode_takes_nothing(capsys, lock_dir):
 
 def test_a_run_without_identity_is_refused(capsys):
     assert "action plugin" in run(capsys, holder={"what": "deploy"})["msg"]
+
+
+def test_the_last_result_of_each_kind_of_run_is_kept_for_monitoring(capsys, tmp_path):
+    textfiles = tmp_path / "node-exporter"
+    textfiles.mkdir()
+    metrics = {"metrics_directory": str(textfiles), "metrics_app": "shop"}
+    for holder, result in ((ALICE, "failed"), (BOB, "ok"), (ALICE, "ok"), (BOB, "failed")):
+        run(capsys, holder=holder)
+        run(capsys, holder=holder, state="unlocked", audit={"result": result}, **metrics)
+    text = (textfiles / "djangoprod_deploy_app-shop.prom").read_text()
+    assert 'djangoprod_deploy_last_run_success{app="shop",what="deploy"} 1\n' in text
+    assert 'djangoprod_deploy_last_run_success{app="shop",what="converge"} 0\n' in text
+    stamps = [
+        line for line in text.splitlines() if line.startswith("djangoprod_deploy_last_run_timestamp_seconds{")
+    ]
+    assert len(stamps) == 2 and all(abs(float(s.rsplit(" ", 1)[1]) - time.time()) < 60 for s in stamps)
+    assert text.count("# TYPE") == 2
+
+
+def test_no_metrics_without_the_textfile_directory(capsys, tmp_path):
+    run(capsys, holder=ALICE)
+    run(
+        capsys,
+        holder=ALICE,
+        state="unlocked",
+        audit={"result": "failed"},
+        metrics_directory=str(tmp_path / "absent"),
+    )
+    assert not (tmp_path / "absent").exists()
