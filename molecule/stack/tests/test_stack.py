@@ -149,6 +149,54 @@ def test_backups_on_the_host_itself_are_taken_and_drilled(host):
     assert "last full" in status and "last drill: ok" in status, status
 
 
+# A Sentry-compatible receiver: every envelope it is sent, decompressed, one per line.
+SENTRY_RECEIVER = r"""
+import gzip, http.server, zlib
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        elif self.headers.get("Content-Encoding") == "deflate":
+            body = zlib.decompress(body)
+        with open("/run/djp-sentry.log", "ab") as f:
+            f.write(self.path.encode() + b"\n" + body + b"\n")
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+http.server.HTTPServer(("127.0.0.1", 9301), H).serve_forever()
+"""
+
+
+def test_errors_are_reported_with_the_release_and_the_environment(host):
+    host.run("rm -f /run/djp-sentry.log")
+    host.run(f"cat > /run/djp-sentry.py <<'EOF'\n{SENTRY_RECEIVER}\nEOF")
+    assert host.run("systemd-run --unit djp-sentry --collect python3 /run/djp-sentry.py").rc == 0
+    try:
+        time.sleep(1)
+        logged = host.run(
+            f"{MANAGE} shell -c \"import logging; logging.getLogger('guestbook').error('djp-sentry-probe')\""
+        )
+        assert logged.rc == 0, logged.stderr
+        deadline = time.monotonic() + 20
+        received = ""
+        while "djp-sentry-probe" not in received and time.monotonic() < deadline:
+            time.sleep(1)
+            received = host.run("cat /run/djp-sentry.log").stdout
+    finally:
+        host.run("systemctl stop djp-sentry")
+    assert "/api/1/envelope/" in received, received[:500]
+    events = [json.loads(line) for line in received.splitlines() if '"djp-sentry-probe"' in line]
+    assert events, received[:2000]
+    release = host.file("/srv/guestbook/current").linked_to.rsplit("/", 1)[-1]
+    assert events[0]["release"] == release
+    assert events[0]["environment"] == "staging"
+    # The DSN is a secret: in no file others can read, and not in the settings.
+    leaked = host.run("grep -rl djpstacksentrykey /etc /srv/guestbook/current/ 2>/dev/null").stdout.split()
+    for path in leaked:
+        assert host.file(path).mode & 0o077 == 0 and host.file(path).user == "root", path
+
+
 def test_health_check_sees_database_and_cache(address):
     health = json.loads(request(address, NAME, "/healthz/").body)
     assert health == {"database": "ok", "cache": "ok"}
