@@ -11,7 +11,7 @@ import time
 
 import pytest
 import testinfra
-from conftest import exposure, host_address
+from conftest import converge, exposure, host_address
 
 HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
 EXPORTERS = {
@@ -107,7 +107,9 @@ def test_an_exporter_answers_the_monitoring_host_alone(hosts, addresses, server,
 
 
 def test_the_stacks_own_metrics_arrive(hosts, addresses):
-    # Requests through the load balancer, counted by status code on the lb and a web server.
+    # A restore drill (weekly by its timer) and requests through the load balancer,
+    # counted by status code on the lb and a web server.
+    assert hosts["db"].run("systemctl start djangoprod-backup-drill.service").rc == 0
     for _ in range(5):
         hosts["lb"].run(
             f"curl -sk -o /dev/null --resolve guestbook.test:443:{addresses['lb']} https://guestbook.test/"
@@ -157,3 +159,28 @@ def test_redis_stopped_raises_its_alert(hosts):
     finally:
         assert hosts["cache"].run("systemctl start redis-server").rc == 0
     assert wait_for(lambda: not firing(), 120), "RedisDown did not clear once Redis was back"
+
+
+def test_the_status_playbook_sums_up_every_host_and_names_a_problem(hosts):
+    healthy = converge(playbook="../../playbooks/status.yml")
+    assert healthy.rc == 0, healthy.output[-3000:]
+    for name in HOSTS:
+        assert f"ok: [djp-cluster-{name}]" in healthy.output
+    for says in (
+        "units: none failed",
+        "database backup: newest",
+        "restore drill: ok",
+        "media backup:",
+        "last run on guestbook: converge ok",
+        "no problem found",
+    ):
+        assert says in healthy.output, says
+    assert hosts["worker"].run("systemd-run --unit djp-broken /bin/false").rc == 0
+    try:
+        time.sleep(1)
+        broken = converge(playbook="../../playbooks/status.yml")
+    finally:
+        hosts["worker"].run("systemctl reset-failed djp-broken.service")
+    assert broken.rc != 0
+    assert "djp-cluster-worker: unit djp-broken.service failed" in broken.output, broken.output[-3000:]
+    assert broken.changed == []
