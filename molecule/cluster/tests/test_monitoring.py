@@ -67,7 +67,7 @@ def test_every_exporter_the_groups_imply_is_up(hosts):
     }
     expected = {("prometheus", "cache"), ("alertmanager", "cache")}
     for host, units in EXPORTERS.items():
-        expected |= {(job, host) for job in ["node", *jobs.get(units[-1], [])]}
+        expected |= {(job, host) for unit in units for job in ["node", *jobs.get(unit, [])]}
 
     def all_up():
         targets = api(hosts, "http://127.0.0.1:9090/api/v1/targets")["data"]["activeTargets"]
@@ -115,20 +115,23 @@ def test_the_stacks_own_metrics_arrive(hosts, addresses):
             f"curl -sk -o /dev/null --resolve guestbook.test:443:{addresses['lb']} https://guestbook.test/"
         )
 
+    queries = {
+        "backup": "djangoprod_backup_newest_timestamp_seconds",
+        "drill": "djangoprod_backup_drill_success",
+        "media": "djangoprod_media_backup_last_run_success",
+        "deploys": 'djangoprod_deploy_last_run_success{app="guestbook"}',
+        "certificates": "djangoprod_tls_certificate_expiry_timestamp_seconds",
+        "codes": 'djangoprod_nginx_responses_total{code="200"}',
+        "units": 'node_systemd_unit_state{name="redis-server.service",state="active"} == 1',
+        "pg": "pg_settings_max_connections",
+    }
+
     def arrived():
-        found = {
-            "backup": query(hosts, "djangoprod_backup_newest_timestamp_seconds"),
-            "drill": query(hosts, "djangoprod_backup_drill_success"),
-            "deploys": query(hosts, 'djangoprod_deploy_last_run_success{app="guestbook"}'),
-            "certificates": query(hosts, "djangoprod_tls_certificate_expiry_timestamp_seconds"),
-            "codes": query(hosts, 'djangoprod_nginx_responses_total{code="200"}'),
-            "units": query(hosts, 'node_systemd_unit_state{name="redis-server.service",state="active"} == 1'),
-            "pg": query(hosts, "pg_settings_max_connections"),
-        }
+        found = {name: query(hosts, expr) for name, expr in queries.items()}
         return found if all(found.values()) else None
 
     found = wait_for(arrived, 90)
-    assert found, {name: query(hosts, expr) for name, expr in [("drill", "djangoprod_backup_drill_success")]}
+    assert found, "missing: " + ", ".join(name for name, expr in queries.items() if not query(hosts, expr))
     assert {r["metric"]["host"].removeprefix("djp-cluster-") for r in found["deploys"]} >= {
         "web1",
         "web2",
