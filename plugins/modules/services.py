@@ -110,7 +110,7 @@ def main() -> None:
     if stray:
         module.fail_json(msg=f"restart and reload name units that are not in units: {', '.join(stray)}")
     if module.params["daemon_reload"] and not module.check_mode:
-        rc, _, err = module.run_command(["systemctl", "daemon-reload"])
+        rc, _out, err = module.run_command(["systemctl", "daemon-reload"])
         if rc != 0:
             module.fail_json(msg=f"systemctl daemon-reload failed: {err.strip()}")
     result: dict[str, list[str]] = {"started": [], "restarted": [], "reloaded": [], "enabled": []}

@@ -110,7 +110,7 @@ def test_the_stacks_own_metrics_arrive(hosts, addresses):
     # A restore drill (weekly by its timer) and requests through the load balancer,
     # counted by status code on the lb and a web server.
     assert hosts["db"].run("systemctl start djangoprod-backup-drill.service").rc == 0
-    for _ in range(5):
+    for _attempt in range(5):
         hosts["lb"].run(
             f"curl -sk -o /dev/null --resolve guestbook.test:443:{addresses['lb']} https://guestbook.test/"
         )
