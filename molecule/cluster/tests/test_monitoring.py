@@ -186,4 +186,4 @@ def test_the_status_playbook_sums_up_every_host_and_names_a_problem(hosts):
         hosts["worker"].run("systemctl reset-failed djp-broken.service")
     assert broken.rc != 0
     assert "djp-cluster-worker: unit djp-broken.service failed" in broken.output, broken.output[-3000:]
-    assert broken.changed == []
+    assert broken.changed_tasks == []
