@@ -322,7 +322,14 @@ def test_prometheus_configuration_passes_promtool(tools: Path, tmp_path: Path) -
     ],
 )
 def test_alertmanager_configuration_passes_amtool(tools: Path, tmp_path: Path, receivers: dict) -> None:
-    variables = {"monitoring_alert_email_from": "alertmanager@mon", **receivers}
+    variables = {
+        "monitoring_alert_email_from": "alertmanager@mon",
+        "monitoring_alert_email_to": [],
+        "monitoring_alert_smarthost": "",
+        "monitoring_alert_smarthost_username": "",
+        "monitoring_alert_smarthost_password": "",
+        **receivers,
+    }
     config = tmp_path / "alertmanager.yml"
     config.write_text(render("alertmanager.yml.j2", **variables))
     result = subprocess.run(

@@ -395,6 +395,8 @@ def test_kernel_settings_note_in_container():
             "base_firewall_service_ports",
         ),
         ({"base_admin_user": "root"}, "base_admin_user"),
+        ({"djangoprod_alert_email_to": ["ops"]}, "base_failure_mail_to"),
+        ({"djangoprod_smarthost": ""}, "base_mail_smarthost"),
     ],
 )
 def test_bad_input_fails_naming_the_variable(extra, named):
@@ -423,3 +425,63 @@ def test_ssh_connections_are_rate_limited(address):
     outcomes = [reachable(address, 22) for _ in range(40)]
     assert outcomes[0]
     assert not all(outcomes)
+
+
+# A mail relay on the host: every message it is given, appended to a file.
+RELAY = r"""
+import socketserver
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        def say(text):
+            self.wfile.write(text.encode() + b"\r\n")
+        say("220 djp ESMTP")
+        body, data = [], False
+        for raw in self.rfile:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            if data:
+                if line == ".":
+                    with open("/run/djp-mail.log", "a") as f:
+                        f.write("\n".join(body) + "\n.\n")
+                    body, data = [], False
+                    say("250 queued")
+                else:
+                    body.append(line)
+            elif line.upper().startswith("EHLO"):
+                say("250-djp")
+                say("250 8BITMIME")
+            elif line.upper().startswith("DATA"):
+                data = True
+                say("354 go on")
+            elif line.upper().startswith("QUIT"):
+                say("221 bye")
+                return
+            else:
+                say("250 ok")
+socketserver.TCPServer.allow_reuse_address = True
+socketserver.TCPServer(("127.0.0.1", 2525), H).serve_forever()
+"""
+
+
+def test_a_failed_unit_is_written_to_the_journal_and_mailed(host):
+    assert host.file("/etc/djangoprod/failure-mail.msmtprc").mode == 0o600
+    host.run("rm -f /run/djp-mail.log")
+    host.run(f"cat > /run/djp-relay.py <<'EOF'\n{RELAY}\nEOF")
+    assert host.run("systemd-run --unit djp-relay --collect python3 /run/djp-relay.py").rc == 0
+    try:
+        time.sleep(1)
+        failing = host.run(
+            "systemd-run --unit djp-broken -p OnFailure=djangoprod-unit-failed@djp-broken.service.service "
+            "sh -c 'echo djp-broken-says-why; exit 3'"
+        )
+        assert failing.rc == 0, failing.stderr
+        mail = ""
+        deadline = time.monotonic() + 30
+        while "djp-broken.service failed" not in mail and time.monotonic() < deadline:
+            time.sleep(1)
+            mail = host.run("cat /run/djp-mail.log").stdout
+    finally:
+        host.run("systemctl stop djp-relay; systemctl reset-failed djp-broken.service")
+    assert "To: ops@example.test" in mail, mail
+    assert "djp-broken.service failed" in mail and "djp-broken-says-why" in mail, mail
+    journal = host.run("journalctl -t djangoprod -p err --no-pager -n 20").stdout
+    assert "djp-broken.service failed" in journal
