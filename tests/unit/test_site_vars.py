@@ -38,6 +38,7 @@ NAMES = [
     "exporters_address",
     "exporter_firewall",
     "monitoring_targets",
+    "monitoring_sources",
 ]
 PLAY = """
 - name: Give each host the address of its default route
@@ -279,3 +280,25 @@ def test_without_a_monitoring_host_nothing_is_watched(tmp_path):
         )
         assert site["db"]["monitoring"] is False
         assert site["db"]["exporter_jobs"] == [] and site["db"]["exporter_firewall"] == []
+
+
+def test_request_metrics_add_the_web_servers_app_to_the_targets(tmp_path):
+    groups = {**CLUSTER, "monitoring": ["mon"]}
+    addresses = {**CLUSTER_ADDRESSES, "mon": "10.0.0.70"}
+    site = derive(
+        tmp_path,
+        groups,
+        addresses,
+        all={
+            "djangoprod_project": "shop",
+            "djangoprod_source_path": "/src",
+            "djangoprod_request_metrics": True,
+        },
+    )
+    assert site["web1"]["exporter_jobs"] == ["node", "nginx", "nginx_status_codes", "django"]
+    assert site["lb"]["exporter_jobs"] == ["node", "nginx", "nginx_status_codes"]
+    assert site["worker"]["exporter_jobs"] == ["node"]
+    assert {"port": 9180, "sources": ["10.0.0.70/32"]} in site["web1"]["exporter_firewall"]
+    assert site["web1"]["monitoring_sources"] == ["10.0.0.70"]
+    targets = site["mon"]["monitoring_targets"]
+    assert {"job": "django", "targets": ["10.0.0.21:9180"], "labels": {"host": "web1"}} in targets

@@ -65,7 +65,7 @@ def test_every_exporter_the_groups_imply_is_up(hosts):
         "prometheus-postgres-exporter": ["postgres"],
         "prometheus-redis-exporter": ["redis"],
     }
-    expected = {("prometheus", "cache"), ("alertmanager", "cache")}
+    expected = {("prometheus", "cache"), ("alertmanager", "cache"), ("django", "web1"), ("django", "web2")}
     for host, units in EXPORTERS.items():
         expected |= {(job, host) for unit in units for job in ["node", *jobs.get(unit, [])]}
 
@@ -97,7 +97,9 @@ def test_exporters_run_hardened_on_the_private_address_only(hosts, addresses, na
     assert listening and all(f"{own}:" in s for s in listening), listening
 
 
-@pytest.mark.parametrize("server,port", [("db", 9187), ("db", 9100), ("web2", 9113), ("lb", 3903)])
+@pytest.mark.parametrize(
+    "server,port", [("db", 9187), ("db", 9100), ("web2", 9113), ("web2", 9180), ("lb", 3903)]
+)
 def test_an_exporter_answers_the_monitoring_host_alone(hosts, addresses, server, port):
     def reaches(client: str) -> bool:
         return hosts[client].run(f"timeout 3 bash -c '</dev/tcp/{addresses[server]}/{port}'").rc == 0
@@ -187,3 +189,29 @@ def test_the_status_playbook_sums_up_every_host_and_names_a_problem(hosts):
     assert broken.rc != 0
     assert "djp-cluster-worker: unit djp-broken.service failed" in broken.output, broken.output[-3000:]
     assert broken.changed_tasks == []
+
+
+def test_the_apps_requests_are_counted_across_workers_and_served_to_prometheus_only(hosts, addresses):
+    before = query(hosts, 'sum(django_http_responses_total_by_status_total{status="200"})')
+    start = float(before[0]["value"][1]) if before else 0.0
+    for _attempt in range(20):
+        hosts["lb"].run(
+            f"curl -sk -o /dev/null --resolve guestbook.test:443:{addresses['lb']} https://guestbook.test/"
+        )
+
+    def counted():
+        found = query(hosts, 'sum(django_http_responses_total_by_status_total{status="200"})')
+        return found and float(found[0]["value"][1]) >= start + 20
+
+    assert wait_for(counted, 60), query(hosts, "django_http_responses_total_by_status_total")
+    # Not on the site itself, through the load balancer or on a web server.
+    for host, address in (("lb", addresses["lb"]), ("web1", addresses["web1"])):
+        answer = (
+            hosts[host]
+            .run(
+                "curl -sk -o /dev/null -w '%{http_code}' "
+                f"--resolve guestbook.test:443:{address} https://guestbook.test/_djangoprod/metrics"
+            )
+            .stdout
+        )
+        assert answer == "404", (host, answer)

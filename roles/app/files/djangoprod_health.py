@@ -8,12 +8,17 @@ nginx lets only this host (and the addresses it is told) reach PATH.
 """
 
 import json
+import os
 from pathlib import Path
 
 from django.db import connections
 from django.http import HttpResponse
 
 PATH = "/_djangoprod/health"
+# Request metrics (app_request_metrics): the counters of every gunicorn worker of this
+# release, summed (prometheus_client's multiprocess mode). nginx serves this path only
+# on the address Prometheus scrapes, to the monitoring host.
+METRICS_PATH = "/_djangoprod/metrics"
 
 
 def _release() -> str:
@@ -33,6 +38,8 @@ class HealthCheckMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path == METRICS_PATH and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return _metrics()
         if request.path != PATH:
             return self.get_response(request)
         status, database = 200, "ok"
@@ -47,3 +54,13 @@ class HealthCheckMiddleware:
             content_type="application/json",
             headers={"Cache-Control": "no-store"},
         )
+
+
+def _metrics() -> HttpResponse:
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return HttpResponse(
+        generate_latest(registry), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
+    )
