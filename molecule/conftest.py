@@ -231,6 +231,17 @@ def finish(proc: subprocess.Popen) -> Converge:
     return outcome(proc.returncode, stdout, stderr)
 
 
+def wait_for(predicate, seconds: float, step: float = 2):
+    """Ask `predicate` every `step` seconds until it answers something true or `seconds`
+    have passed; returns its last answer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
 def exposure(host, unit: str) -> float:
     """The overall exposure level `systemd-analyze security` gives `unit` (0 best, 10 worst)."""
     out = host.run(f"systemd-analyze security {unit} | tail -n 1")

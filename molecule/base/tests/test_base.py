@@ -14,7 +14,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import assert_refused, converge
+from conftest import assert_refused, converge, wait_for
 
 KEY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "admin_ed25519")
 SSH = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -474,11 +474,8 @@ def test_a_failed_unit_is_written_to_the_journal_and_mailed(host):
             "sh -c 'echo djp-broken-says-why; exit 3'"
         )
         assert failing.rc == 0, failing.stderr
-        mail = ""
-        deadline = time.monotonic() + 30
-        while "djp-broken.service failed" not in mail and time.monotonic() < deadline:
-            time.sleep(1)
-            mail = host.run("cat /run/djp-mail.log").stdout
+        wait_for(lambda: "djp-broken.service failed" in host.run("cat /run/djp-mail.log").stdout, 30, 1)
+        mail = host.run("cat /run/djp-mail.log").stdout
     finally:
         host.run("systemctl stop djp-relay; systemctl reset-failed djp-broken.service")
     assert "To: ops@example.test" in mail, mail

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import testinfra
-from conftest import converge, exposure, host_address
+from conftest import converge, exposure, host_address, wait_for
 
 HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
 EXPORTERS = {
@@ -48,15 +48,6 @@ def query(hosts, expr: str) -> list[dict]:
     from urllib.parse import quote
 
     return api(hosts, f"http://127.0.0.1:9090/api/v1/query?query={quote(expr)}")["data"]["result"]
-
-
-def wait_for(predicate, seconds: float, step: float = 3):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def test_every_exporter_the_groups_imply_is_up(hosts):

@@ -4,10 +4,9 @@ fires into Alertmanager and its webhook and clears, hardened units, loopback onl
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from conftest import exposure
+from conftest import exposure, wait_for
 
 UNITS = ["prometheus-node-exporter", "prometheus", "prometheus-alertmanager"]
 
@@ -29,15 +28,6 @@ def api(host, url: str):
     out = host.run(f"curl -fsS --max-time 5 {url}")
     assert out.rc == 0, out.stderr
     return json.loads(out.stdout)
-
-
-def wait_for(predicate, seconds: float, step: float = 2):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def alerts(host, name: str) -> list[dict]:

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from conftest import Browser, Load, converge, exposure, request
+from conftest import Browser, Load, converge, exposure, request, wait_for
 
 NAME = "guestbook.test"
 
@@ -178,11 +178,8 @@ def test_errors_are_reported_with_the_release_and_the_environment(host):
             f"{MANAGE} shell -c \"import logging; logging.getLogger('guestbook').error('djp-sentry-probe')\""
         )
         assert logged.rc == 0, logged.stderr
-        deadline = time.monotonic() + 20
-        received = ""
-        while "djp-sentry-probe" not in received and time.monotonic() < deadline:
-            time.sleep(1)
-            received = host.run("cat /run/djp-sentry.log").stdout
+        wait_for(lambda: "djp-sentry-probe" in host.run("cat /run/djp-sentry.log").stdout, 20, 1)
+        received = host.run("cat /run/djp-sentry.log").stdout
     finally:
         host.run("systemctl stop djp-sentry")
     assert "/api/1/envelope/" in received, received[:500]
