@@ -20,6 +20,15 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+import testinfra
+
+
+def scenario_hosts(names, prefix: str) -> dict:
+    """testinfra hosts of the scenario's inventory by short name (`prefix` + name)."""
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return {
+        name: testinfra.get_host(f"ansible://{prefix}{name}?ansible_inventory={inventory}") for name in names
+    }
 
 
 def host_address(name: str) -> str:

@@ -7,14 +7,12 @@ Each test names the host it runs on; testinfra's `host` is not used."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
-import testinfra
-from conftest import Browser, Load, converge, host_address, main_pid, request
+from conftest import Browser, Load, converge, host_address, main_pid, request, scenario_hosts
 
 NAME = "guestbook.test"
 HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
@@ -30,11 +28,7 @@ class Migration(migrations.Migration):
 
 @pytest.fixture(scope="module")
 def hosts() -> dict:
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    return {
-        name: testinfra.get_host(f"ansible://djp-cluster-{name}?ansible_inventory={inventory}")
-        for name in HOSTS
-    }
+    return scenario_hosts(HOSTS, "djp-cluster-")
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,10 @@ and Redis stopped raises its alert in Alertmanager."""
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
-import testinfra
-from conftest import converge, exposure, host_address, wait_for
+from conftest import converge, exposure, host_address, scenario_hosts, wait_for
 
 HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
 EXPORTERS = {
@@ -26,11 +24,7 @@ EXPORTERS = {
 
 @pytest.fixture(scope="module")
 def hosts() -> dict:
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    return {
-        name: testinfra.get_host(f"ansible://djp-cluster-{name}?ansible_inventory={inventory}")
-        for name in HOSTS
-    }
+    return scenario_hosts(HOSTS, "djp-cluster-")
 
 
 @pytest.fixture(scope="module")
