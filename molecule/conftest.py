@@ -143,6 +143,31 @@ class Browser:
     def get(self, path: str) -> Response:
         return self._send("GET", path)
 
+    def upload(self, page: str, action: str, field: str, filename: str, content: bytes) -> Response:
+        """Posts a file to `action` as the multipart form on `page` does, with its CSRF token."""
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', self.get(page).body.decode())
+        assert token, f"no CSRF token in the form at {page}"
+        boundary = "djangoprod-test-boundary"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
+                f"{token.group(1)}\r\n"
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return self._send(
+            "POST",
+            action,
+            body,
+            {
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Referer": f"https://{self.host}{page}",
+            },
+        )
+
     def post(self, path: str, fields: dict[str, str]) -> Response:
         """Posts `fields` to `path` with the CSRF token of the form the page at `path` holds."""
         page = self.get(path).body.decode()

@@ -271,42 +271,69 @@ def problems(values: Mapping[str, object], cwd: str) -> list[str]:
     ):
         add("app_root", f"{root!r} is not a directory of its own", "Set an absolute path such as /srv/shop")
 
-    if given("djangoprod_backup_s3") and values["djangoprod_backup_s3"] != {}:
-        bucket = values["djangoprod_backup_s3"]
-        if not isinstance(bucket, Mapping):
-            add(
-                "djangoprod_backup_s3",
-                f"is {_kind(bucket)}, not a mapping",
-                "Give bucket, endpoint, key and secret",
-            )
-        else:
-            missing = [field for field in ("bucket", "endpoint", "key", "secret") if not bucket.get(field)]
-            if missing:
-                add(
-                    "djangoprod_backup_s3",
-                    f"lacks {', '.join(missing)}",
-                    "Give bucket, endpoint, key and secret",
-                )
-            if bucket.get("uri_style", "host") not in ("host", "path"):
-                add(
-                    "djangoprod_backup_s3",
-                    f"uri_style {bucket.get('uri_style')!r} is neither host nor path",
-                    "Set uri_style: path for most self-hosted S3 servers, else leave it out",
-                )
-            if "://" in str(bucket.get("endpoint", "")) or "/" in str(bucket.get("endpoint", "")):
-                add(
-                    "djangoprod_backup_s3",
-                    f"endpoint {bucket.get('endpoint')!r} is not a host name",
-                    "Give the name alone (s3.example.com) and the port in port",
-                )
-        if values.get("groups_backupservers"):
-            add(
-                "djangoprod_backup_s3",
-                "is given and so is a backupservers host: the backups go to one place",
-                "Keep either the bucket or the backupservers group",
-            )
+    for name in ("djangoprod_backup_s3", "djangoprod_media_s3"):
+        if given(name) and values[name] != {}:
+            for why, fix in check_bucket(values[name]):
+                add(name, why, fix)
+    if (
+        given("djangoprod_backup_s3")
+        and values["djangoprod_backup_s3"] != {}
+        and values.get("groups_backupservers")
+    ):
+        add(
+            "djangoprod_backup_s3",
+            "is given and so is a backupservers host: the backups go to one place",
+            "Keep either the bucket or the backupservers group",
+        )
+    web = list(values.get("groups_web") or [])
+    has_app = any(
+        values.get(name)
+        for name in ("djangoprod_source_path", "app_source_path", "djangoprod_git_repo", "app_git_repo")
+    )
+    # (a bucket that cannot be read is said on its own)
+    bucket = (
+        values.get("djangoprod_media_s3") or values.get("app_media_s3") or values.get("unreadable_media_s3")
+    )
+    if has_app and len(web) > 1 and not bucket and values.get("djangoprod_media_shared_mount") is not True:
+        add(
+            "djangoprod_media_s3",
+            f"is not set and {len(web)} web servers ({', '.join(web)}) would each keep uploads on their own "
+            "disk: a file uploaded to one is missing on the others, and lost with its server",
+            "Give an S3-compatible bucket for the uploads (djangoprod_media_s3: {bucket, endpoint, key, "
+            "secret}), or set djangoprod_media_shared_mount: true if the media directory is a mount every "
+            "web server shares (NFS)",
+        )
     return found
 
+
+def check_bucket(bucket: object) -> list[tuple[str, str]]:
+    """What is wrong with an S3 bucket's settings ({bucket, endpoint, key, secret, ...})."""
+    fix = "Give bucket, endpoint, key and secret"
+    if not isinstance(bucket, Mapping):
+        return [(f"is {_kind(bucket)}, not a mapping", fix)]
+    found = []
+    missing = [field for field in ("bucket", "endpoint", "key", "secret") if not bucket.get(field)]
+    if missing:
+        found.append((f"lacks {', '.join(missing)}", fix))
+    if bucket.get("uri_style", "host") not in ("host", "path"):
+        found.append(
+            (
+                f"uri_style {bucket.get('uri_style')!r} is neither host nor path",
+                "Set uri_style: path for most self-hosted S3 servers, else leave it out",
+            )
+        )
+    if "://" in str(bucket.get("endpoint", "")) or "/" in str(bucket.get("endpoint", "")):
+        found.append(
+            (
+                f"endpoint {bucket.get('endpoint')!r} is not a host name",
+                "Give the name alone (s3.example.com) and the port in port",
+            )
+        )
+    return found
+
+
+# The buckets' settings: what they refer to is the user's (a vault), never a role's.
+BUCKETS = ("djangoprod_backup_s3", "djangoprod_media_s3", "app_media_s3")
 
 # The variables checked, read from the host's variables when they are set.
 NAMES = (
@@ -328,6 +355,10 @@ NAMES = (
     "djangoprod_git_version",
     "app_root",
     "djangoprod_backup_s3",
+    "djangoprod_media_s3",
+    "app_media_s3",
+    "djangoprod_media_shared_mount",
+    "app_git_repo",
 )
 
 
@@ -340,18 +371,31 @@ class ActionModule(ActionBase):
         del tmp
         task_vars = task_vars or {}
         values: dict[str, object] = {}
+        unreadable: list[str] = []
         template: Callable[[object], object] = self._templar.template
         for name in NAMES:
             if name not in task_vars:
                 continue
             try:
                 values[name] = template(task_vars[name])
-            except AnsibleError:
+            except AnsibleError as error:
                 # It refers to what only the roles define (their defaults): their own
-                # checks see it.
+                # checks see it. A bucket refers to the user's own (vault) variables.
+                if name in BUCKETS:
+                    values["unreadable_media_s3"] = (
+                        values.get("unreadable_media_s3") or name != "djangoprod_backup_s3"
+                    )
+                    unreadable.append(
+                        f"{name}: cannot be read ({str(error).splitlines()[0]}). Define what it refers to "
+                        "(a variable of your vault?) or leave it out"
+                    )
                 continue
-        values["groups_backupservers"] = list((task_vars.get("groups") or {}).get("backupservers") or [])
-        found = problems(values, os.getcwd())
+        groups = task_vars.get("groups") or {}
+        values["groups_backupservers"] = list(groups.get("backupservers") or [])
+        values["groups_web"] = list(
+            groups["webservers"] if "webservers" in groups else groups.get("all") or []
+        )
+        found = unreadable + problems(values, os.getcwd())
         result["changed"] = False
         result["problems"] = found
         if found:

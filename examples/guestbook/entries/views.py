@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -50,6 +50,14 @@ def upload(request: HttpRequest) -> HttpResponse:
     if "file" in request.FILES:
         Upload.objects.create(file=request.FILES["file"])
     return redirect("index")
+
+
+def uploaded(request: HttpRequest, pk: int) -> HttpResponse:
+    """An upload's content, read through the project's storage (as a thumbnailer or an
+    import would read it): whichever web server answers must find it."""
+    upload = get_object_or_404(Upload, pk=pk)
+    with upload.file.open("rb") as handle:
+        return HttpResponse(handle.read(), content_type="application/octet-stream")
 
 
 @never_cache

@@ -7,16 +7,22 @@ Each test names the host it runs on; testinfra's `host` is not used."""
 
 from __future__ import annotations
 
+import html
 import re
+import secrets
 import shutil
+import ssl
+import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import Browser, Load, converge, host_address, main_pid, request, scenario_hosts
+from conftest import Browser, Load, assert_refused, converge, host_address, main_pid, request, scenario_hosts
 
 NAME = "guestbook.test"
 HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "guestbook"
+# The S3 server converge.yml starts on the controller (molecule.yml: djangoprod_media_s3).
+S3_PORT = 9422
 MIGRATION = """from django.db import migrations, models
 
 
@@ -34,6 +40,15 @@ def hosts() -> dict:
 @pytest.fixture(scope="module")
 def addresses() -> dict[str, str]:
     return {name: host_address(f"djp-cluster-{name}") for name in HOSTS}
+
+
+def bucket(prefix: str) -> str:
+    """The uploads bucket's listing under `prefix`, asked of the S3 server directly."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    url = f"https://127.0.0.1:{S3_PORT}/djp-media?prefix={prefix}"
+    with urllib.request.urlopen(url, context=context, timeout=10) as response:
+        return response.read().decode()
 
 
 def reaches(client, address: str, port: int) -> bool:
@@ -112,6 +127,63 @@ def test_the_site_answers_through_the_lb_from_both_web_servers(hosts, addresses)
     trusted = hosts["lb"].file("/etc/nginx/tls/djangoprod-backends.pem").content_string
     for name in ("web1", "web2"):
         assert hosts[name].file("/etc/nginx/tls/djangoprod.crt").content_string.strip() in trusted
+
+
+def test_uploads_live_in_the_bucket_both_web_servers_share(hosts, addresses):
+    # A file uploaded through the load balancer is read back through it 20 times, by
+    # whichever web server answers, from the bucket (djangoprod_media_s3), not a disk.
+    browser = Browser(addresses["lb"], NAME)
+    name = f"shared-{secrets.token_hex(4)}.txt"
+    content = f"an upload {name} both web servers read\n".encode()
+    response = browser.upload("/", "/upload/", "file", name, content)
+    assert response.status == 302, response.body[:500]
+    page = browser.get("/").body.decode()
+    found = re.search(
+        rf'<a href="([^"]+)">uploads/{re.escape(name)}</a> \(<a class="read" href="([^"]+)"', page
+    )
+    assert found, page[-1500:]
+    url, read = html.unescape(found.group(1)), found.group(2)
+    # a signed link to the bucket, not a path on the site
+    assert url.startswith(f"https://s3.djp.test:{S3_PORT}/djp-media/uploads/{name}?"), url
+    assert "X-Amz-Signature=" in url
+    assert f"<Key>uploads/{name}</Key>" in bucket("uploads/shared-")
+
+    def reads(server: str) -> int:
+        out = hosts[server].run(f"grep -c 'GET {read} ' /var/log/nginx/access.log || true")
+        return int(out.stdout.strip() or 0)
+
+    for server in ("web1", "web2"):
+        # nothing on either web server's disk: a rebuilt one loses nothing
+        files = hosts[server].run("find /srv/guestbook/shared/media -type f 2>/dev/null").stdout.strip()
+        assert files == "", files
+        assert (
+            "location /media/"
+            not in hosts[server].file("/etc/nginx/sites-enabled/djangoprod.conf").content_string
+        )
+    for _ in range(20):
+        answer = request(addresses["lb"], NAME, read)
+        assert (answer.status, answer.body) == (200, content)
+    assert reads("web1") > 0 and reads("web2") > 0 and reads("web1") + reads("web2") == 20
+    # every app host (the worker too) reaches the bucket; its secret is in the root-only
+    # credentials and nowhere else
+    for server in ("web1", "web2", "worker"):
+        out = hosts[server].run(
+            "/usr/local/sbin/guestbook-manage shell -c 'from django.core.files.storage import default_storage"
+            f' as s; print(s.exists("uploads/{name}"))\''
+        )
+        assert out.stdout.strip().endswith("True"), out.stdout + out.stderr
+        out = hosts[server].run(
+            "grep -rls djp-media-secret-never-printed /etc /srv/guestbook/current/*.py /var/log 2>/dev/null"
+            " | sort"
+        )
+        kept = ["/etc/djangoprod/guestbook/media_secret", "/etc/djangoprod/guestbook/secret_environment"]
+        assert out.stdout.split() == kept, out.stdout
+        for path in kept:
+            assert (hosts[server].file(path).user, hosts[server].file(path).mode) == ("root", 0o600), path
+
+    # Without the bucket, two web servers with uploads on their own disks are refused
+    # before anything changes, naming the variable.
+    assert_refused({"djangoprod_media_s3": {}}, "djangoprod_media_s3")
 
 
 def test_a_drained_web_server_is_asked_nothing_the_lb_can_send_elsewhere(hosts, addresses):

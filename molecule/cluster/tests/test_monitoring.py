@@ -105,7 +105,6 @@ def test_the_stacks_own_metrics_arrive(hosts, addresses):
     queries = {
         "backup": "djangoprod_backup_newest_timestamp_seconds",
         "drill": "djangoprod_backup_drill_success",
-        "media": "djangoprod_media_backup_last_run_success",
         "deploys": 'djangoprod_deploy_last_run_success{app="guestbook"}',
         "certificates": "djangoprod_tls_certificate_expiry_timestamp_seconds",
         "codes": 'djangoprod_nginx_responses_total{code="200"}',
@@ -160,7 +159,6 @@ def test_the_status_playbook_sums_up_every_host_and_names_a_problem(hosts):
         "units: none failed",
         "database backup: newest",
         "restore drill: ok",
-        "media backup:",
         "last run on guestbook: ",
         "no problem found",
     ):

@@ -189,31 +189,15 @@ def test_restore_refuses_bad_requests_and_changes_nothing(db, lb_address):
     assert not db.file(f"{DATA}.restoring").exists
 
 
-def test_media_files_are_backed_up_to_the_backup_host(web1, repo):
-    assert web1.service("djangoprod-backup-media.timer").is_enabled
-    metrics = web1.file("/var/lib/prometheus/node-exporter/djangoprod_media_backup.prom").content_string
-    assert 'djangoprod_media_backup_last_run_success{host="djp-cluster-web1"} 1' in metrics
-    assert repo.file("/var/lib/djangoprod-media/guestbook/djp-cluster-web1/config").exists
-    assert repo.file("/var/lib/djangoprod-media/guestbook/djp-cluster-web2/config").exists
-    # the web servers' keys open sftp on the backup host, and nothing else
-    key = "/etc/djangoprod/backup-media/id_ed25519"
-    out = web1.run(
-        f"sudo -u guestbook ssh -i {key} -o BatchMode=yes -o StrictHostKeyChecking=no"
-        f" -o UserKnownHostsFile=/dev/null djangoprod-media@{host_address('djp-cluster-cache')} id"
-    )
-    assert "uid=" not in out.stdout, out.stdout
+def test_uploads_in_a_bucket_are_not_backed_up_from_the_web_servers(web1, repo):
+    # The uploads live in the bucket (djangoprod_media_s3), which keeps them: no restic
+    # timer on a web server, no media repository on the backup host.
+    assert not web1.file("/etc/systemd/system/djangoprod-backup-media.timer").exists
+    assert not web1.file("/etc/djangoprod/backup-media.json").exists
+    assert not repo.file("/var/lib/djangoprod-media/guestbook").exists
 
 
-def test_restore_to_a_point_in_time(db, repo, web1, lb_address):
-    media = "/srv/guestbook/shared/media/uploads/kept-by-the-backup.txt"
-    assert (
-        web1.run(
-            f"sudo -u guestbook mkdir -p {os.path.dirname(media)}"
-            f" && echo 'a file a user uploaded' | sudo -u guestbook tee {media}"
-        ).rc
-        == 0
-    )
-    assert web1.run("systemctl start djangoprod-backup-media.service").rc == 0
+def test_restore_to_a_point_in_time(db, repo, lb_address):
     sql(db, "DROP TABLE IF EXISTS probe")
     sql(db, "CREATE TABLE probe (id serial PRIMARY KEY, note text NOT NULL)")
     sql(db, "INSERT INTO probe (note) SELECT 'before the backup' FROM generate_series(1, 5)")
@@ -224,7 +208,6 @@ def test_restore_to_a_point_in_time(db, repo, web1, lb_address):
     time.sleep(1)
     sql(db, "INSERT INTO probe (note) SELECT 'after the target' FROM generate_series(1, 4)")
     sql(db, "DROP TABLE probe")
-    assert web1.run(f"rm {media}").rc == 0
 
     run = converge({"djangoprod_restore_confirm": STANZA, "djangoprod_restore_target": target}, RESTORE)
     assert not run.failed, run.output[-3000:]
@@ -233,7 +216,6 @@ def test_restore_to_a_point_in_time(db, repo, web1, lb_address):
         line.split("|") for line in sql(db, "SELECT note, count(*) FROM probe GROUP BY note").splitlines()
     )
     assert notes == {"before the backup": "5", "after the backup": "3"}, notes
-    assert web1.file(media).content_string == "a file a user uploaded\n"
     # the replaced data is kept beside; the app serves again, through the load balancer
     kept = db.run(f"ls -d {DATA}.before-restore-*").stdout.split()
     assert len(kept) == 1, kept

@@ -28,6 +28,8 @@ GOOD = {
         "secret": "s",
         "uri_style": "path",
     },
+    "djangoprod_media_s3": {"bucket": "m", "endpoint": "s3.example.com", "key": "k", "secret": "s"},
+    "groups_web": ["web1", "web2"],
 }
 
 
@@ -62,6 +64,21 @@ def test_a_source_directory_relative_to_where_the_run_starts(tmp_path):
             "neither host nor path",
         ),
         ({"groups_backupservers": ["backup1"]}, "djangoprod_backup_s3", "the backups go to one place"),
+        (
+            {"djangoprod_media_s3": {"bucket": "m", "endpoint": "s3.example.com:9000", "key": "k"}},
+            "djangoprod_media_s3",
+            "lacks secret",
+        ),
+        (
+            {"djangoprod_media_s3": {}},
+            "djangoprod_media_s3",
+            "2 web servers (web1, web2) would each keep uploads on their own disk",
+        ),
+        (
+            {"djangoprod_media_s3": {}, "djangoprod_media_shared_mount": "yes"},
+            "djangoprod_media_s3",
+            "set djangoprod_media_shared_mount: true if the media directory is a mount",
+        ),
         ({"djangoprod_project": "1shop"}, "djangoprod_project", "starting with a letter"),
         ({"djangoprod_project": "shop-prod"}, "djangoprod_project", "djangoprod_project: shop_prod"),
         ({"djangoprod_domains": ["https://example.com"]}, "djangoprod_domains", "has a scheme"),
@@ -100,6 +117,23 @@ def test_each_bad_input_is_refused_naming_the_variable(tmp_path, changes, named,
     assert found, changes
     assert all(line.startswith(f"{named}: ") for line in found), found
     assert says in " ".join(found)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"djangoprod_media_s3": {}, "djangoprod_media_shared_mount": True},
+        {"djangoprod_media_s3": {}, "groups_web": ["web1"]},
+        {"djangoprod_media_s3": {}, "djangoprod_git_repo": ""},
+        {
+            "djangoprod_media_s3": {},
+            "app_media_s3": {"bucket": "m", "endpoint": "s3.example.com", "key": "k", "secret": "s"},
+        },
+    ],
+    ids=["a-shared-mount", "one-web-server", "no-app", "the-app-roles-own-bucket"],
+)
+def test_local_media_pass_where_no_upload_goes_missing(tmp_path, changes):
+    assert problems({**GOOD, **changes}, str(tmp_path)) == []
 
 
 def test_a_missing_source_directory_says_where_it_looked(tmp_path):

@@ -1,4 +1,4 @@
-"""The backup scenario's S3-compatible server: moto's S3 as a WSGI application, served by
+"""The scenarios' S3-compatible server (backup, cluster): moto's S3 as a WSGI application, served by
 gunicorn (threads, HTTP/1.1 keep-alive done right: pgBackRest reuses its connections,
 which the development server moto_server runs on closes without a word)."""
 
