@@ -19,7 +19,7 @@ EMAIL = re.compile(r"^[^@\s<>\"',;]+@([^@\s<>\"',;]+)$")
 UNIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 GIT_REF = re.compile(r"^[^\s~^:?*\[\\]+$")
 SERIAL = re.compile(r"^([1-9][0-9]?|100)%$")
-TLS_MODES = ("selfsigned", "provided", "acme")
+TLS_MODES = ("self_signed", "provided", "acme")
 CACHE_BACKENDS = ("redis", "memcached", "locmem", "none")
 PORTS = ("base_ssh_port", "postgresql_port", "redis_port", "memcached_port")
 
@@ -52,7 +52,7 @@ def check_hostname(name: object, acme: bool) -> str | None:
     else:
         if acme:
             return (
-                f"{name!r} is an address: an ACME CA certifies names only (or set nginx_tls_mode: selfsigned)"
+                f"{name!r} is an address: an ACME CA certifies names only (or set nginx_tls_mode: self_signed)"
             )
         return None
     if ":" in name:
@@ -120,7 +120,7 @@ def problems(values: Mapping[str, object], cwd: str) -> list[str]:
             f"djangoprod_project: {suggestion[:31]}",
         )
 
-    mode = values.get("nginx_tls_mode", "selfsigned")
+    mode = values.get("nginx_tls_mode", "self_signed")
     if mode not in TLS_MODES:
         add("nginx_tls_mode", f"{mode!r} is not a TLS mode", f"Set one of {', '.join(TLS_MODES)}")
     acme = mode == "acme"

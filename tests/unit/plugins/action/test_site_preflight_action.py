@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible_collections.djangoprod.stack.plugins.action.site_preflight import check_hostname, problems
 
+ROOT = Path(__file__).resolve().parents[4]
 GOOD = {
     "djangoprod_project": "shop",
     "djangoprod_domains": ["example.com", "www.example.com"],
@@ -92,7 +96,7 @@ def test_a_source_directory_relative_to_where_the_run_starts(tmp_path):
         ({"djangoprod_domains": "example.com"}, "djangoprod_domains", "djangoprod_domains: [example.com]"),
         ({"djangoprod_domains": []}, "djangoprod_domains", "is empty"),
         ({"djangoprod_domains": ["example.com", "Example.com"]}, "djangoprod_domains", "listed twice"),
-        ({"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode", "selfsigned, provided, acme"),
+        ({"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode", "self_signed, provided, acme"),
         ({"nginx_acme_email": "ops@localhost"}, "nginx_acme_email", "is not an e-mail address"),
         ({"app_server_email": "errors"}, "app_server_email", "is not an e-mail address"),
         ({"app_admins": [["Ops"]]}, "app_admins", "not a [name, e-mail] pair"),
@@ -156,3 +160,11 @@ def test_every_problem_is_listed_at_once(tmp_path):
 )
 def test_self_signed_sites_take_wildcards_addresses_and_local_names(name):
     assert check_hostname(name, acme=False) is None
+
+
+def test_every_tls_mode_the_nginx_role_takes_passes(tmp_path):
+    spec = yaml.safe_load((ROOT / "roles/nginx/meta/argument_specs.yml").read_text())
+    choices = spec["argument_specs"]["main"]["options"]["nginx_tls_mode"]["choices"]
+    for mode in choices:
+        found = problems({**GOOD, "nginx_tls_mode": mode, "djangoprod_domains": ["example.com"]}, str(tmp_path))
+        assert [p for p in found if p.startswith("nginx_tls_mode")] == [], (mode, found)
