@@ -52,7 +52,8 @@ def check_hostname(name: object, acme: bool) -> str | None:
     else:
         if acme:
             return (
-                f"{name!r} is an address: an ACME CA certifies names only (or set nginx_tls_mode: self_signed)"
+                f"{name!r} is an address: an ACME CA certifies names only"
+                " (or set nginx_tls_mode: self_signed)"
             )
         return None
     if ":" in name:

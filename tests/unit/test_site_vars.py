@@ -28,6 +28,9 @@ NAMES = [
     "has_app",
     "app_socket",
     "static_root",
+    "media_root",
+    "media_s3",
+    "tls_mode",
     "lb_backends",
     "backup",
     "backup_repository_address",
@@ -159,6 +162,30 @@ def test_a_cluster_reaches_its_servers_by_address_and_opens_ports_to_app_hosts_o
     # no code yet: the web servers show nginx's placeholder, not a socket
     assert site["web1"]["has_app"] is False
     assert site["web1"]["app_socket"] == ""
+
+
+def test_behind_load_balancers_acme_is_theirs_and_the_web_servers_sign_their_own(tmp_path):
+    site = derive(tmp_path, CLUSTER, CLUSTER_ADDRESSES, all={"nginx_tls_mode": "acme"})
+    assert site["lb"]["tls_mode"] == "acme"
+    assert site["web1"]["tls_mode"] == site["web2"]["tls_mode"] == "self_signed"
+    # provided certificates stay; without load balancers the web servers ask the CA
+    site = derive(tmp_path / "provided", CLUSTER, CLUSTER_ADDRESSES, all={"nginx_tls_mode": "provided"})
+    assert site["web1"]["tls_mode"] == "provided"
+    groups = {k: v for k, v in CLUSTER.items() if k != "loadbalancers"}
+    site = derive(tmp_path / "alone", groups, CLUSTER_ADDRESSES, all={"nginx_tls_mode": "acme"})
+    assert site["web1"]["tls_mode"] == "acme"
+    site = derive(tmp_path / "default", CLUSTER, CLUSTER_ADDRESSES)
+    assert site["web1"]["tls_mode"] == site["lb"]["tls_mode"] == "self_signed"
+
+
+def test_uploads_in_a_bucket_leave_nginx_no_media_directory(tmp_path):
+    code = {"djangoprod_project": "shop", "djangoprod_source_path": "/src/shop"}
+    site = derive(tmp_path, CLUSTER, CLUSTER_ADDRESSES, all=code)
+    assert (site["web1"]["media_root"], site["web1"]["media_s3"]) == ("/srv/shop/shared/media", False)
+    bucket = {"bucket": "m", "endpoint": "s3.example.com", "key": "k", "secret": "s"}
+    site = derive(tmp_path / "s3", CLUSTER, CLUSTER_ADDRESSES, all={**code, "djangoprod_media_s3": bucket})
+    assert (site["web1"]["media_root"], site["web1"]["media_s3"]) == ("", True)
+    assert site["web1"]["static_root"] == "/srv/shop/shared/static"
 
 
 def test_private_addresses_win_over_the_default_route(tmp_path):

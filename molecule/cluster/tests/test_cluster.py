@@ -1,7 +1,8 @@
 """The site split over a load balancer, two web servers, a database server, a cache
 server and a worker: service ports open only to the hosts that use them, the same
 secrets and settings on both web servers, migrations run once, a rolling deploy
-through the load balancer without a failed request, and a worker using the database.
+through the load balancer without a failed request, a worker using the database,
+uploads in a bucket both web servers read, and ACME on the load balancer alone.
 
 Each test names the host it runs on; testinfra's `host` is not used."""
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Browser, Load, assert_refused, converge, host_address, main_pid, request, scenario_hosts
+from cryptography import x509
 
 NAME = "guestbook.test"
 HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
@@ -127,6 +129,33 @@ def test_the_site_answers_through_the_lb_from_both_web_servers(hosts, addresses)
     trusted = hosts["lb"].file("/etc/nginx/tls/djangoprod-backends.pem").content_string
     for name in ("web1", "web2"):
         assert hosts[name].file("/etc/nginx/tls/djangoprod.crt").content_string.strip() in trusted
+
+
+def test_acme_certifies_the_lb_and_the_web_servers_behind_it_sign_their_own(hosts, addresses):
+    # Every host has nginx_tls_mode: acme (as inventories/example): the load balancer,
+    # which the CA's HTTP challenge reaches, holds the ACME certificate; the web servers
+    # behind it, which the CA cannot reach, serve their own self-signed one.
+    def served(address: str) -> x509.Certificate:
+        return x509.load_der_x509_certificate(request(address, NAME).peer_certificate)
+
+    def common_name(name: x509.Name) -> str:
+        return name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+
+    lb = served(addresses["lb"])
+    assert common_name(lb.issuer).startswith("Pebble Intermediate CA"), lb.issuer
+    assert lb.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName
+    ) == [NAME]
+    assert (
+        "/etc/letsencrypt/live/djangoprod/fullchain.pem;"
+        in hosts["lb"].file("/etc/nginx/sites-enabled/djangoprod.conf").content_string
+    )
+    for name in ("web1", "web2"):
+        cert = served(addresses[name])
+        assert cert.issuer == cert.subject, cert.issuer
+        unit = cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value
+        assert unit == f"djp-cluster-{name}"
+        assert not hosts[name].file("/etc/letsencrypt/live/djangoprod").exists
 
 
 def test_uploads_live_in_the_bucket_both_web_servers_share(hosts, addresses):

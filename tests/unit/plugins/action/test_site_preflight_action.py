@@ -166,5 +166,6 @@ def test_every_tls_mode_the_nginx_role_takes_passes(tmp_path):
     spec = yaml.safe_load((ROOT / "roles/nginx/meta/argument_specs.yml").read_text())
     choices = spec["argument_specs"]["main"]["options"]["nginx_tls_mode"]["choices"]
     for mode in choices:
-        found = problems({**GOOD, "nginx_tls_mode": mode, "djangoprod_domains": ["example.com"]}, str(tmp_path))
+        values = {**GOOD, "nginx_tls_mode": mode, "djangoprod_domains": ["example.com"]}
+        found = problems(values, str(tmp_path))
         assert [p for p in found if p.startswith("nginx_tls_mode")] == [], (mode, found)
