@@ -101,3 +101,49 @@ def test_a_wrong_statement_or_login_is_not_waited_for(engine):
 def test_only_a_plain_select_is_run_again(engine, sql, again):
     djangoprod_db, _base = engine
     assert djangoprod_db.retryable(sql) is again
+
+
+def test_during_a_rotation_a_refused_password_is_followed_by_the_previous_ones(engine, monkeypatch):
+    djangoprod_db, base = engine
+
+    class Refused(Exception):
+        sqlstate = "28P01"
+
+    server = {"password": "old-password"}  # what PostgreSQL has
+    tried = []
+
+    def connect(self, conn_params):
+        tried.append(conn_params["password"])
+        if conn_params["password"] != server["password"]:
+            raise self.Database.OperationalError("FATAL: password authentication failed for user app")
+        return object()
+
+    monkeypatch.setattr(djangoprod_db.RestartTolerant, "_connect_waiting", connect)
+    monkeypatch.setattr(djangoprod_db.RestartTolerant, "_accepted_password", None)
+    db = wrapper(base, 5432)
+    db.settings_dict["PASSWORD"] = "new-password"
+    db.settings_dict["DJANGOPROD_PREVIOUS_PASSWORDS"] = ["old-password"]
+    params = db.get_connection_params()
+    assert db.get_new_connection(params) is not None
+    assert tried == ["new-password", "old-password"]
+    # the one that worked first from then on: no refused login per connection
+    tried.clear()
+    db.get_new_connection(params)
+    assert tried == ["old-password"]
+    # PostgreSQL has the new one now: one refusal, then the new one first again
+    server["password"] = "new-password"
+    tried.clear()
+    db.get_new_connection(params)
+    db.get_new_connection(params)
+    assert tried == ["old-password", "new-password", "new-password"]
+    # none accepted: PostgreSQL's refusal is what the app sees
+    server["password"] = "another"
+    with pytest.raises(db.Database.OperationalError, match="password authentication failed"):
+        db.get_new_connection(params)
+    assert djangoprod_db.refused_password(Refused("x"))
+    # without previous passwords, one try
+    db.settings_dict["DJANGOPROD_PREVIOUS_PASSWORDS"] = []
+    tried.clear()
+    with pytest.raises(db.Database.OperationalError):
+        db.get_new_connection(params)
+    assert tried == ["new-password"]

@@ -11,6 +11,12 @@ restart instead of failing the requests that arrive meanwhile.
   write that was in flight fails as before: whether it committed cannot be known.
 
 One warning per outage goes to the `djangoprod.db` logger.
+
+While a password rotation is under way, the settings name the passwords it replaces
+(DJANGOPROD_PREVIOUS_PASSWORDS): a new connection whose password PostgreSQL refuses is
+tried with those, and the one that worked is tried first from then on. The database
+server learns the new password after the app does, and no connection is refused in
+between.
 """
 
 import logging
@@ -57,6 +63,14 @@ def restarting(error):
         return state in _RESTART_STATES
     message = str(error).lower()
     return any(text in message for text in _RESTART_MESSAGES)
+
+
+def refused_password(error):
+    """Whether `error` is PostgreSQL refusing the password (invalid_password)."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        error = error.__cause__ or error
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return state == "28P01" or "password authentication failed" in str(error).lower()
 
 
 def retryable(sql):
@@ -111,7 +125,32 @@ class RetryingCursorWrapper(utils.CursorWrapper):
 class RestartTolerant:
     """Mixed into a PostgreSQL DatabaseWrapper."""
 
+    # The password that last opened a connection in this process (during a rotation).
+    _accepted_password = None
+
     def get_new_connection(self, conn_params):
+        previous = [p for p in self.settings_dict.get("DJANGOPROD_PREVIOUS_PASSWORDS") or [] if p]
+        if not previous or not conn_params.get("password"):
+            return self._connect_waiting(conn_params)
+        candidates = list(dict.fromkeys([conn_params["password"], *previous]))
+        accepted = RestartTolerant._accepted_password
+        if accepted in candidates:
+            candidates.remove(accepted)
+            candidates.insert(0, accepted)
+        refusal = None
+        for password in candidates:
+            try:
+                connection = self._connect_waiting({**conn_params, "password": password})
+            except self.Database.OperationalError as error:
+                if not refused_password(error):
+                    raise
+                refusal = error
+                continue
+            RestartTolerant._accepted_password = password
+            return connection
+        raise refusal
+
+    def _connect_waiting(self, conn_params):
         deadline = time.monotonic() + WAIT_SECONDS
         delay = 0.05
         while True:

@@ -120,3 +120,31 @@ def test_a_different_value_is_refused_when_it_may_not_replace_the_kept_one(tmp_p
     assert not run(capsys, path=str(path), value="kept-secret-value-1234", replace=False)["changed"]
     first = tmp_path / "other"
     assert run(capsys, path=str(first), value="vault-secret-value-5678", replace=False)["changed"]
+
+
+def test_a_replaced_secret_is_kept_as_previous_until_its_file_goes(tmp_path: Path, capsys) -> None:
+    path, previous = tmp_path / "secret", tmp_path / "secret.previous"
+    path.write_text("first-secret\n")
+    # no replacement: nothing kept
+    assert run(capsys, path=str(path), previous_path=str(previous))["previous"] == []
+    assert not previous.exists()
+    # checked, not written
+    checked = run(
+        capsys, path=str(path), value="second-secret", previous_path=str(previous), _ansible_check_mode=True
+    )
+    assert checked["previous"] == ["first-secret"] and not previous.exists()
+    rotated = run(capsys, path=str(path), value="second-secret", previous_path=str(previous))
+    assert rotated["changed"] and rotated["previous"] == ["first-secret"]
+    assert previous.read_text() == "first-secret\n" and stat.S_IMODE(previous.stat().st_mode) == 0o600
+    # a run that finds the rotation unfinished (killed before the user switched) still says it
+    again = run(capsys, path=str(path), value="second-secret", previous_path=str(previous))
+    assert not again["changed"] and again["previous"] == ["first-secret"]
+    # another change before the first finished: both kept, newest first, three at most
+    for value in ("third-secret", "fourth-secret", "fifth-secret"):
+        last = run(capsys, path=str(path), value=value, previous_path=str(previous))
+    assert last["previous"] == ["fourth-secret", "third-secret", "second-secret"]
+    # back to a kept one: it is the secret, not a previous one
+    back = run(capsys, path=str(path), value="fourth-secret", previous_path=str(previous))
+    assert back["previous"] == ["fifth-secret", "third-secret"]
+    previous.unlink()
+    assert run(capsys, path=str(path), previous_path=str(previous))["previous"] == []
