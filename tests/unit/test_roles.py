@@ -103,3 +103,103 @@ def test_a_repository_url_is_recorded_without_its_credentials(url: str, recorded
 
     pattern = load(ROOT / "roles/app/vars/main.yml")["__app_url_credentials"]
     assert re.sub(pattern, r"\1", url) == recorded
+
+
+# Entry points that act rather than converge (drain a backend, show releases...): their
+# tasks run on their own, never picked by phase.
+ACTIONS = {
+    ("nginx", "drain"),
+    ("nginx", "maintenance"),
+    ("nginx", "backend"),
+    ("app", "rollback"),
+    ("app", "releases"),
+}
+PHASES = ("install", "configure", "service")
+
+
+def untagged_tasks(role: str, directory: Path, tasks: list, inherited: frozenset, seen: tuple) -> list[str]:
+    """Tasks (and what they import or include) that no phase tag of `role` reaches, as
+    Ansible inherits tags: from the importing task, the enclosing blocks and an include's
+    `apply`, never from the include's own tags."""
+    wanted = {f"{role}_{phase}" for phase in PHASES} | {"always"}
+    found = []
+    for task in tasks:
+        tags = inherited | frozenset(task.get("tags") or [])
+        blocks = [key for key in ("block", "rescue", "always") if key in task]
+        for key in blocks:
+            found += untagged_tasks(role, directory, task[key], tags, seen)
+        if blocks:
+            continue
+        module = next((k for k in task if k.endswith(("import_tasks", "include_tasks"))), None)
+        # (an import is not a task: what it imports is)
+        if not tags & wanted and not (module and module.endswith("import_tasks")):
+            found.append(f"{seen[-1]}: {task.get('name')}")
+        if module and module.endswith("import_tasks"):
+            found += untagged_tasks(
+                role, directory, load_list(directory / task[module]), tags, (*seen, task[module])
+            )
+        elif module:
+            spec = task[module] if isinstance(task[module], dict) else {"file": task[module]}
+            into = inherited | frozenset((spec.get("apply") or {}).get("tags") or [])
+            if spec["file"] not in seen:
+                found += untagged_tasks(
+                    role, directory, load_list(directory / spec["file"]), into, (*seen, spec["file"])
+                )
+    return found
+
+
+def load_list(path: Path) -> list:
+    return yaml.safe_load(path.read_text()) or []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_task_carries_a_phase_tag_of_its_role(role: str) -> None:
+    # --tags <role>_install / _configure / _service run one phase of a role; checks and
+    # locks carry all three (a run of any phase checks its inputs).
+    entries = load(ROOT / "roles" / role / "meta/argument_specs.yml")["argument_specs"]
+    untagged = []
+    for entry in entries:
+        if (role, entry) in ACTIONS:
+            continue
+        tasks = ROOT / "roles" / role / "tasks"
+        untagged += untagged_tasks(
+            role, tasks, load_list(tasks / f"{entry}.yml"), frozenset(), (f"{entry}.yml",)
+        )
+    assert untagged == [], f"{role}: tasks without a {role}_install/_configure/_service tag: {untagged}"
+
+
+SITE_INVENTORY = """
+all:
+  hosts:
+    h1: {ansible_connection: local}
+  children:
+    webservers: {hosts: {h1: }}
+    workers: {hosts: {h1: }}
+    dbservers: {hosts: {h1: }}
+    cacheservers: {hosts: {h1: }}
+    loadbalancers: {hosts: {h1: }}
+    backupservers: {hosts: {h1: }}
+    monitoring: {hosts: {h1: }}
+"""
+
+
+@pytest.mark.parametrize("tag", ["nginx_configure", "postgresql_service", "base_install", "app_install"])
+def test_a_phase_tag_runs_that_phase_of_that_role_and_the_sites_checks(tag: str, tmp_path: Path) -> None:
+    # What ansible-playbook itself selects from site.yml with --tags (the static tasks).
+    (tmp_path / "hosts.yml").write_text(SITE_INVENTORY)
+    listing = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
+         str(ROOT / "playbooks/site.yml"), "--list-tasks", "--tags", tag],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    role = tag.rsplit("_", 1)[0]
+    tasks = [
+        line.strip() for line in listing.splitlines() if "\tTAGS: [" in line and not line.startswith("  play")
+    ]
+    assert tasks
+    of_role = [task for task in tasks if task.startswith(f"djangoprod.stack.{role} : ")]
+    assert any(tag in task.split("TAGS: ")[1] for task in of_role), of_role
+    for task in tasks:
+        name, tags = task.split("\tTAGS: ")
+        assert tag in tags or "always" in tags, task
+        assert name.startswith(f"djangoprod.stack.{role} : ") or "always" in tags, task
