@@ -276,16 +276,20 @@ def test_a_database_password_rotated_from_the_vault_fails_no_request(hosts, addr
     # reading the database meanwhile: none fails. (The rolling deploy below, the next run,
     # drops the old one from the hosts.)
     new = f"rotated-in-the-vault-{secrets.token_hex(8)}"
+    new_cache = f"cache-rotated-in-the-vault-{secrets.token_hex(8)}"
     previous = "/etc/djangoprod/secrets/guestbook-database.previous"
     old = hosts["db"].run("cat /etc/djangoprod/secrets/guestbook-database").stdout.strip()
+    old_cache = hosts["cache"].run("cat /etc/djangoprod/secrets/guestbook-cache").stdout.strip()
     with Load(addresses["lb"], NAME, "/count/") as load:
-        rotated = converge({"djangoprod_database_password": new})
+        rotated = converge({"djangoprod_database_password": new, "djangoprod_cache_password": new_cache})
     print(f"password rotation: {load.total} requests, {len(load.failures)} failed")
     assert rotated.rc == 0, rotated.output[-3000:]
     assert load.failures == [] and load.total > 0, load.failures[:5]
-    assert new not in rotated.output and old not in rotated.output
+    for secret in (new, old, new_cache, old_cache):
+        assert secret not in rotated.output
     assert "Give PostgreSQL the new password" in rotated.changed_tasks
     assert not hosts["db"].file(previous).exists
+    assert not hosts["cache"].file("/etc/djangoprod/secrets/guestbook-cache.previous").exists
     for name in ("web1", "web2", "worker"):
         # the app had both while PostgreSQL changed
         kept = hosts[name].run("cat /etc/djangoprod/guestbook/database_previous_passwords").stdout.split()
@@ -300,6 +304,18 @@ def test_a_database_password_rotated_from_the_vault_fails_no_request(hosts, addr
         return hosts["web1"].run(command).rc == 0
 
     assert login(new) and not login(old)
+
+    # Redis: the new cache password alone, and the app's cache works with it
+    def redis_accepts(password: str) -> bool:
+        out = hosts["cache"].run(f"redis-cli --no-auth-warning --user app --pass {password} PING")
+        return out.stdout.strip() == "PONG"
+
+    assert redis_accepts(new_cache) and not redis_accepts(old_cache)
+    out = hosts["web1"].run(
+        "/usr/local/sbin/guestbook-manage shell -c"
+        ' \'from django.core.cache import cache; cache.set("rotated", 1); print(cache.get("rotated"))\''
+    )
+    assert out.stdout.strip().endswith("1"), out.stdout + out.stderr
 
 
 def deploy_hosts(output: str, task: str, state: str = "changed") -> list[str]:
