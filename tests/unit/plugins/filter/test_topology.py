@@ -41,8 +41,9 @@ def inventory(groups: dict, addresses: dict, **host_vars) -> tuple[dict, dict]:
     return {"all": hosts, **groups}, hostvars
 
 
-def site(groups=CLUSTER, addresses=ADDRESSES, settings=None, **host_vars) -> dict:
-    return topology(*inventory(groups, addresses, **host_vars), {"has_app": True, **(settings or {})})
+def site(groups=None, addresses=None, settings=None, **host_vars) -> dict:
+    inputs = inventory(groups or CLUSTER, addresses or ADDRESSES, **host_vars)
+    return topology(*inputs, {"has_app": True, **(settings or {})})
 
 
 def value(topo: dict, name: str, host: str = ""):
