@@ -23,6 +23,8 @@ from cryptography import x509
 NAME = "guestbook.test"
 HOSTS = ("lb", "web1", "web2", "db", "cache", "worker")
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "guestbook"
+# What the app tries after its database password while a rotation is under way.
+PREVIOUS = "/etc/djangoprod/guestbook/database_previous_passwords"
 # The S3 server converge.yml starts on the controller (molecule.yml: djangoprod_media_s3).
 S3_PORT = 9422
 MIGRATION = """from django.db import migrations, models
@@ -271,10 +273,10 @@ def test_a_limited_run_without_cached_facts_keeps_every_client(hosts, addresses,
 
 
 def test_a_database_password_rotated_from_the_vault_fails_no_request(hosts, addresses):
-    # The vault's password changes; site.yml gives it to the application hosts beside the
-    # old one, which PostgreSQL keeps until they all have it, then to PostgreSQL. Requests
-    # reading the database meanwhile: none fails. (The rolling deploy below, the next run,
-    # drops the old one from the hosts.)
+    # The vault's passwords change; site.yml gives them to the application hosts beside
+    # the old ones, which PostgreSQL and Redis keep until they all have them, then to
+    # PostgreSQL and Redis; the deploy after it drops the old ones from the hosts.
+    # Requests reading the database meanwhile: none fails.
     new = f"rotated-in-the-vault-{secrets.token_hex(8)}"
     new_cache = f"cache-rotated-in-the-vault-{secrets.token_hex(8)}"
     previous = "/etc/djangoprod/secrets/guestbook-database.previous"
@@ -282,18 +284,23 @@ def test_a_database_password_rotated_from_the_vault_fails_no_request(hosts, addr
     old_cache = hosts["cache"].run("cat /etc/djangoprod/secrets/guestbook-cache").stdout.strip()
     with Load(addresses["lb"], NAME, "/count/") as load:
         rotated = converge({"djangoprod_database_password": new, "djangoprod_cache_password": new_cache})
-    print(f"password rotation: {load.total} requests, {len(load.failures)} failed")
+        kept = {
+            name: hosts[name].file(PREVIOUS).content_string.split() for name in ("web1", "web2", "worker")
+        }
+        deployed = converge(playbook="../../playbooks/deploy.yml")
+    print(f"password rotation, then a deploy: {load.total} requests, {len(load.failures)} failed")
     assert rotated.rc == 0, rotated.output[-3000:]
+    assert deployed.rc == 0, deployed.output[-3000:]
     assert load.failures == [] and load.total > 0, load.failures[:5]
     for secret in (new, old, new_cache, old_cache):
-        assert secret not in rotated.output
+        assert secret not in rotated.output + deployed.output
     assert "Give PostgreSQL the new password" in rotated.changed_tasks
     assert not hosts["db"].file(previous).exists
     assert not hosts["cache"].file("/etc/djangoprod/secrets/guestbook-cache.previous").exists
+    # the app had both while PostgreSQL changed; the deploy dropped the old one
+    assert kept == {"web1": [old], "web2": [old], "worker": [old]}
     for name in ("web1", "web2", "worker"):
-        # the app had both while PostgreSQL changed
-        kept = hosts[name].run("cat /etc/djangoprod/guestbook/database_previous_passwords").stdout.split()
-        assert kept == [old], name
+        assert hosts[name].file(PREVIOUS).content_string == "", name
 
     def login(password: str) -> bool:
         script = (
@@ -370,8 +377,6 @@ def test_a_rolling_deploy_through_the_lb_fails_no_request(hosts, addresses, tmp_
     for name in ("web1", "web2", "worker"):
         current = hosts[name].file("/srv/guestbook/current").linked_to
         assert current != before
-        # the rotated password's predecessor is gone from the hosts (test above)
-        assert hosts[name].file("/etc/djangoprod/guestbook/database_previous_passwords").content_string == ""
     assert request(addresses["lb"], NAME, "/hello/").body.decode().strip() == "Version two"
     # the units were left as site.yml wrote them: one call switched, reloaded gunicorn
     # (the same master) and restarted the worker's unit onto the release
