@@ -32,6 +32,23 @@ options:
     type: list
     elements: str
     default: []
+  stopped:
+    description: Units among O(units) to keep stopped (stopped when running) instead of running.
+    type: list
+    elements: str
+    default: []
+  disabled:
+    description: Units among O(units) to keep disabled (disabled when enabled) instead of enabled at boot.
+    type: list
+    elements: str
+    default: []
+  enable_only:
+    description:
+      - Units among O(units) whose running state is left as it is (only enabled, or disabled
+        when in O(disabled)), such as a daemon that declines to run inside a container.
+    type: list
+    elements: str
+    default: []
   daemon_reload:
     description: Run C(systemctl daemon-reload) first.
     type: bool
@@ -74,6 +91,16 @@ enabled:
   returned: always
   type: list
   elements: str
+stopped:
+  description: Units stopped (they were running and are in O(stopped)).
+  returned: always
+  type: list
+  elements: str
+disabled:
+  description: Units disabled (they were enabled and are in O(disabled)).
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -101,30 +128,49 @@ def main() -> None:
             "units": {"type": "list", "elements": "str", "required": True},
             "restart": {"type": "list", "elements": "str", "default": []},
             "reload": {"type": "list", "elements": "str", "default": []},
+            "stopped": {"type": "list", "elements": "str", "default": []},
+            "disabled": {"type": "list", "elements": "str", "default": []},
+            "enable_only": {"type": "list", "elements": "str", "default": []},
             "daemon_reload": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     units, restart, reload = module.params["units"], module.params["restart"], module.params["reload"]
-    stray = sorted(set(restart + reload) - set(units))
+    stopped, disabled, enable_only = (module.params[k] for k in ("stopped", "disabled", "enable_only"))
+    stray = sorted(set(restart + reload + stopped + disabled + enable_only) - set(units))
     if stray:
-        module.fail_json(msg=f"restart and reload name units that are not in units: {', '.join(stray)}")
+        module.fail_json(
+            msg=f"restart, reload, stopped, disabled and enable_only name units that are not in units: "
+            f"{', '.join(stray)}"
+        )
+    both = sorted(set(stopped) & set(restart + reload))
+    if both:
+        module.fail_json(msg=f"units both kept stopped and restarted or reloaded: {', '.join(both)}")
     if module.params["daemon_reload"] and not module.check_mode:
         rc, _out, err = module.run_command(["systemctl", "daemon-reload"])
         if rc != 0:
             module.fail_json(msg=f"systemctl daemon-reload failed: {err.strip()}")
-    result: dict[str, list[str]] = {"started": [], "restarted": [], "reloaded": [], "enabled": []}
+    result: dict[str, list[str]] = {
+        "started": [],
+        "restarted": [],
+        "reloaded": [],
+        "enabled": [],
+        "stopped": [],
+        "disabled": [],
+    }
     for unit, state in states(module, units).items():
         if state.get("LoadState") != "loaded":
             module.fail_json(
                 msg=f"{unit} is not a unit systemd knows ({state.get('LoadState', 'not found')})"
             )
         running = state.get("ActiveState") in ("active", "activating", "reloading")
-        if unit in restart:
+        if unit in stopped:
+            action, key = ("stop", "stopped") if running else ("", "")
+        elif unit in restart:
             action, key = "restart", "restarted"
         elif unit in reload and running:
             action, key = "reload", "reloaded"
-        elif not running:
+        elif not running and unit not in enable_only:
             action, key = "start", "started"
         else:
             action = key = ""
@@ -138,13 +184,19 @@ def main() -> None:
                         f"(see: systemctl status {unit}; journalctl -u {unit})",
                         **result,
                     )
-        # static, generated or alias units cannot be enabled, and need not be.
-        if state.get("UnitFileState") == "disabled":
-            result["enabled"].append(unit)
+        # static, generated or alias units cannot be enabled or disabled, and need not be.
+        if unit in disabled:
+            action, key = ("disable", "disabled") if state.get("UnitFileState") == "enabled" else ("", "")
+        else:
+            action, key = ("enable", "enabled") if state.get("UnitFileState") == "disabled" else ("", "")
+        if action:
+            result[key].append(unit)
             if not module.check_mode:
-                rc, out, err = module.run_command(["systemctl", "enable", unit])
+                rc, out, err = module.run_command(["systemctl", action, unit])
                 if rc != 0:
-                    module.fail_json(msg=f"systemctl enable {unit} failed: {(err or out).strip()}", **result)
+                    module.fail_json(
+                        msg=f"systemctl {action} {unit} failed: {(err or out).strip()}", **result
+                    )
     module.exit_json(changed=any(result.values()), **result)
 
 

@@ -20,7 +20,8 @@ description:
     tracked is ever left out. O(exclude) then applies to the untracked files only (a stray
     C(.env) stays out).
   - Any other directory is packed whole, less O(exclude).
-  - Run it on the controller (with C(delegate_to) V(localhost)).
+  - Runs on the controller, in Ansible's own process (an action plugin): no module is
+    sent anywhere, whatever the task's host or C(delegate_to).
 author: djangoprod.stack contributors (@djangoprod)
 options:
   src:
@@ -224,54 +225,63 @@ def pack(src: str, patterns: list[str]) -> tuple[bytes, int]:
     return compressed.getvalue(), count
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "src": {"type": "path", "required": True},
-            "dest_dir": {"type": "path", "required": True},
-            "exclude": {
-                "type": "list",
-                "elements": "str",
-                "default": [
-                    ".git",
-                    ".hg",
-                    ".svn",
-                    "__pycache__",
-                    "*.pyc",
-                    ".venv",
-                    "/venv",
-                    "node_modules",
-                    ".env",
-                    "*.sqlite3",
-                    "/media",
-                    "/staticfiles",
-                    ".tox",
-                    ".mypy_cache",
-                    ".pytest_cache",
-                ],
-            },
-        },
-        supports_check_mode=True,
-    )
-    src = module.params["src"]
+ARGUMENT_SPEC = {
+    "src": {"type": "path", "required": True},
+    "dest_dir": {"type": "path", "required": True},
+    "exclude": {
+        "type": "list",
+        "elements": "str",
+        "default": [
+            ".git",
+            ".hg",
+            ".svn",
+            "__pycache__",
+            "*.pyc",
+            ".venv",
+            "/venv",
+            "node_modules",
+            ".env",
+            "*.sqlite3",
+            "/media",
+            "/staticfiles",
+            ".tox",
+            ".mypy_cache",
+            ".pytest_cache",
+        ],
+    },
+}
+
+
+def archive(src: str, dest_dir: str, exclude: list[str], check_mode: bool) -> dict:
+    """Pack src into dest_dir/<checksum>.tar.gz (not in check mode); the module's result.
+    Raises ValueError with the message for the user. Also run in-process on the controller
+    by the action plugin of the same name."""
     if not os.path.isdir(src):
-        module.fail_json(
-            msg=f"src {src} is not a directory on the controller; set it to the project's directory"
-        )
-    data, count = pack(src, module.params["exclude"])
+        raise ValueError(f"src {src} is not a directory on the controller; set it to the project's directory")
+    data, count = pack(src, exclude)
     if count == 0:
-        module.fail_json(msg=f"src {src} holds no files (after exclude)")
+        raise ValueError(f"src {src} holds no files (after exclude)")
     checksum = hashlib.sha256(data).hexdigest()
-    dest = os.path.join(module.params["dest_dir"], f"{checksum}.tar.gz")
+    dest = os.path.join(dest_dir, f"{checksum}.tar.gz")
     changed = not os.path.exists(dest)
-    if changed and not module.check_mode:
-        os.makedirs(module.params["dest_dir"], mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=module.params["dest_dir"], prefix=".archive-")
+    if changed and not check_mode:
+        os.makedirs(dest_dir, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".archive-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(tmp, 0o600)
         os.replace(tmp, dest)
-    module.exit_json(changed=changed, path=dest, checksum=checksum, files=count)
+    return {"changed": changed, "path": dest, "checksum": checksum, "files": count}
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    try:
+        result = archive(params["src"], params["dest_dir"], params["exclude"], module.check_mode)
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

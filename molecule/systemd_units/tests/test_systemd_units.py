@@ -53,7 +53,7 @@ def test_a_failure_starts_the_on_failure_unit(host):
 
 
 WRITE = "djangoprod.stack.systemd_units : Write the unit files"
-RESTART = "djangoprod.stack.systemd_units : Restart the services whose definition changed"
+RESTART = "djangoprod.stack.systemd_units : Run the sockets, services and timers"
 
 
 def test_a_changed_timed_unit_leaves_the_worker_running(host):

@@ -35,8 +35,10 @@ class FakeSystemd:
             if args[2] == self.fail:
                 return 1, "", f"Job for {args[2]} failed"
             self.units[args[2]]["active"] = "active"
-        if args[1] == "enable":
-            self.units[args[2]]["file"] = "enabled"
+        if args[1] == "stop":
+            self.units[args[2]]["active"] = "inactive"
+        if args[1] in ("enable", "disable"):
+            self.units[args[2]]["file"] = f"{args[1]}d"
         return 0, "", ""
 
 
@@ -109,3 +111,43 @@ def test_a_failing_unit_names_itself_and_where_to_look(capsys, systemd):
 def test_unknown_units_and_strays_are_refused(capsys, systemd):
     assert "not a unit systemd knows" in run(capsys, units=["nope.service"])["msg"]
     assert "not in units" in run(capsys, units=["a.service"], restart=["b.service"])["msg"]
+
+
+def test_units_kept_stopped_or_disabled_and_a_second_run_changes_nothing(capsys, systemd):
+    units = ["a.service", "b.service", "c.timer", "d.service"]
+    first = run(
+        capsys,
+        units=units,
+        stopped=["a.service", "b.service"],
+        disabled=["a.service", "c.timer", "d.service"],
+    )
+    assert first["stopped"] == ["a.service"] and first["started"] == []
+    # b is kept stopped but still enabled (not in disabled); d is static and left alone
+    assert first["disabled"] == ["a.service", "c.timer"] and first["enabled"] == ["b.service"]
+    assert actions(systemd) == [
+        ["stop", "a.service"],
+        ["disable", "a.service"],
+        ["enable", "b.service"],
+        ["disable", "c.timer"],
+    ]
+    systemd.calls.clear()
+    second = run(
+        capsys,
+        units=units,
+        stopped=["a.service", "b.service"],
+        disabled=["a.service", "c.timer", "d.service"],
+    )
+    assert not second["changed"] and actions(systemd) == []
+
+
+def test_enable_only_leaves_the_running_state_alone(capsys, systemd):
+    # as a time daemon that declines to run in a container: enabled, never started each run
+    result = run(capsys, units=["a.service", "b.service"], enable_only=["b.service"])
+    assert result["enabled"] == ["b.service"] and result["started"] == []
+    assert actions(systemd) == [["enable", "b.service"]]
+
+
+def test_stopped_units_cannot_be_restarted_too(capsys, systemd):
+    result = run(capsys, units=["a.service"], stopped=["a.service"], restart=["a.service"])
+    assert result["failed"] and "both kept stopped and restarted" in result["msg"]
+    assert "not in units" in run(capsys, units=["a.service"], enable_only=["b.service"])["msg"]
