@@ -72,6 +72,28 @@ def previous_release(root: str) -> str | None:
     return log[-1].get("from") if log else None
 
 
+def read_text(path: str) -> str | None:
+    """A small file's text (a record the role keeps), None when it is not there."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(65536)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def info(root: str, read: list[str]) -> dict:
+    """The releases under root: current, previous, every complete one by last use, the
+    last 20 deploys and runs, and the text of each file of `read`."""
+    return {
+        "current": read_current(root),
+        "previous": previous_release(root),
+        "releases": by_last_use(root),
+        "deploys": read_log(root)[-20:],
+        "audit": read_log(root, "audit.log")[-20:],
+        "files": {path: read_text(path) for path in read},
+    }
+
+
 def collected_dir(root: str, release: str) -> str:
     """Where a release's static files were collected (releases/<id>/static before 0.2)."""
     collected = os.path.join(root, "collected", release)

@@ -115,24 +115,14 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.djangoprod.stack.plugins.module_utils.releases import (
-    by_last_use,
+    info,
     previous_release,
     prune,
     read_current,
-    read_log,
     read_record,
     switch_logged,
     venv_of,
 )
-
-
-def read_text(path: str) -> str | None:
-    """A small file's text (a record the role keeps), None when it is not there."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(65536)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def main() -> None:
@@ -154,15 +144,7 @@ def main() -> None:
     current = read_current(root)
 
     if action == "info":
-        module.exit_json(
-            changed=False,
-            current=current,
-            previous=previous_release(root),
-            releases=by_last_use(root),
-            deploys=read_log(root)[-20:],
-            audit=read_log(root, "audit.log")[-20:],
-            files={path: read_text(path) for path in module.params["read"]},
-        )
+        module.exit_json(changed=False, **info(root, module.params["read"]))
 
     if action == "switch":
         release = module.params["release"]

@@ -68,6 +68,17 @@ options:
     description: The C(app) label of those metrics (O(name) when empty).
     type: str
     default: ""
+  releases_root:
+    description:
+      - With O(state=locked), an application's root whose releases are read under the lock
+        and returned as RV(releases), what M(djangoprod.stack.app_release) returns with
+        V(info): a deploy takes its lock and learns what the host runs in one call.
+    type: path
+  read:
+    description: With O(releases_root), files whose text is returned in RV(releases).files.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -103,6 +114,13 @@ audit:
   description: The line appended to O(audit_log) (who, what, when, how long, the result).
   returned: state=unlocked
   type: dict
+releases:
+  description:
+    - The releases under O(releases_root) (current, previous, releases, deploys, audit,
+      files), as M(djangoprod.stack.app_release) returns them with V(info); also when
+      another run holds the lock.
+  returned: O(releases_root) is set and O(state=locked)
+  type: dict
 """
 
 import calendar
@@ -113,6 +131,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.djangoprod.stack.plugins.module_utils.releases import info
 
 LOCK_DIR = "/run/djangoprod"
 
@@ -193,6 +212,8 @@ def main() -> None:
             "audit": {"type": "dict", "default": {}},
             "metrics_directory": {"type": "path"},
             "metrics_app": {"type": "str", "default": ""},
+            "releases_root": {"type": "path"},
+            "read": {"type": "list", "elements": "path", "default": []},
         },
         supports_check_mode=True,
     )
@@ -255,13 +276,17 @@ def main() -> None:
             write({})
             module.exit_json(changed=False, holder={}, conflict=False, abandoned={}, audit=entry)
 
+        # Read under the lock: what the host runs cannot change while it is held.
+        releases = (
+            {"releases": info(params["releases_root"], params["read"])} if params["releases_root"] else {}
+        )
         abandoned: dict = {}
         if held:
             stale = seconds_since(current.get("renewed", "")) > params["lease"]
             if params["takeover"] == current.get("run") or stale:
                 abandoned = current
             else:
-                module.exit_json(changed=False, holder=current, conflict=True, abandoned={})
+                module.exit_json(changed=False, holder=current, conflict=True, abandoned={}, **releases)
         if abandoned and not module.check_mode:
             append_audit(
                 module,
@@ -279,7 +304,7 @@ def main() -> None:
             )
         record = {**holder, "since": current.get("since", now()) if ours else now(), "renewed": now()}
         write(record)
-        module.exit_json(changed=False, holder=record, conflict=False, abandoned=abandoned)
+        module.exit_json(changed=False, holder=record, conflict=False, abandoned=abandoned, **releases)
 
 
 if __name__ == "__main__":

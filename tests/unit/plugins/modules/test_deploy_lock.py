@@ -8,7 +8,8 @@ import time
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.djangoprod.stack.plugins.modules import deploy_lock
+from ansible_collections.djangoprod.stack.plugins.module_utils.releases import RECORD
+from ansible_collections.djangoprod.stack.plugins.modules import app_release, deploy_lock
 
 ALICE = {"run": "ci-1:100:5", "user": "alice", "controller": "ci-1", "what": "deploy"}
 BOB = {"run": "laptop:200:7", "user": "bob", "controller": "laptop", "what": "converge"}
@@ -110,3 +111,25 @@ def test_no_metrics_without_the_textfile_directory(capsys, tmp_path):
         metrics_directory=str(tmp_path / "absent"),
     )
     assert not (tmp_path / "absent").exists()
+
+
+def test_the_lock_reads_the_releases_as_app_release_does(capsys, tmp_path):
+    # one call takes the lock and says what the host runs: app_release's info, exactly
+    root = tmp_path / "srv"
+    (root / "releases" / "r1").mkdir(parents=True)
+    (root / "releases" / "r1" / RECORD).write_text('{"id": "r1"}')
+    (root / "current").symlink_to("releases/r1")
+    record, missing = str(root / "host-record"), str(root / "missing")
+    (root / "host-record").write_text("signature\n")
+    taken = run(capsys, holder=ALICE, releases_root=str(root), read=[record, missing])
+    assert taken["releases"]["current"] == "r1"
+    assert taken["releases"]["files"] == {record: "signature\n", missing: None}
+    with patch_module_args({"root": str(root), "read": [record, missing]}), pytest.raises(SystemExit):
+        app_release.main()
+    info = json.loads(capsys.readouterr().out)
+    assert taken["releases"] == {k: v for k, v in info.items() if k not in ("changed", "invocation", "warnings")}
+    # refused: the releases are still read (a check run shows what it would deploy over)
+    refused = run(capsys, holder=BOB, releases_root=str(root))
+    assert refused["conflict"] and refused["releases"]["current"] == "r1"
+    # without releases_root nothing is read
+    assert "releases" not in run(capsys, holder=ALICE)
