@@ -6,6 +6,8 @@ addresses (topology), and one value of it, refused while an address it names is 
 
 from __future__ import annotations
 
+import copy
+import multiprocessing
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
@@ -249,11 +251,29 @@ class _Site:
         }
 
 
+# Derived once per task. Every role variable that reads the site (an address, a client
+# list, an endpoint) evaluates the filter again, and each evaluation reads every host's
+# variables: a task templating a few of them paid for the derivation each time. A task
+# runs in a worker process of its own (forked for it, with an empty cache), in which the
+# hosts' variables and facts cannot change: the result is kept there for the task's
+# life. Ansible's main process, whose variables change between tasks, keeps nothing.
+_DERIVED: dict[tuple, dict] = {}
+
+
 def topology(groups: Mapping, hostvars: Mapping, settings: Mapping | None = None) -> dict:
     """The site's topology from the inventory groups and the hosts' variables and facts."""
     if not isinstance(groups, Mapping) or "all" not in groups:
         raise AnsibleFilterError("topology needs the inventory's groups (the `groups` variable)")
-    return _Site(groups, hostvars, settings or {}).build()
+    if multiprocessing.parent_process() is None:
+        return _Site(groups, hostvars, settings or {}).build()
+    key = (
+        tuple((name, tuple(members or [])) for name, members in sorted(groups.items())),
+        repr(sorted((settings or {}).items())),
+    )
+    if key not in _DERIVED:
+        _DERIVED[key] = _Site(groups, hostvars, settings or {}).build()
+    # a copy: nothing a template does to its result reaches the next one
+    return copy.deepcopy(_DERIVED[key])
 
 
 # What each value of the topology is for, in the message that refuses it.

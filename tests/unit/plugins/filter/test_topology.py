@@ -189,3 +189,47 @@ def test_monitoring_scrapes_what_each_host_serves_from_the_monitoring_host_alone
 def test_bad_input_is_refused_clearly(call, message):
     with pytest.raises(AnsibleFilterError, match=message):
         call()
+
+
+class _CountingVars(dict):
+    """hostvars that count the reads of each host's variables (a derivation reads them all)."""
+
+    reads = 0
+
+    def __getitem__(self, host):
+        type(self).reads += 1
+        return super().__getitem__(host)
+
+
+def _in_a_task(queue, groups, hostvars):
+    """What a task's worker process does: derive, use and change the result, derive again."""
+    first = topology(groups, hostvars, {"has_app": True})
+    reads = _CountingVars.reads
+    first["site"]["database_server"] = "changed by a template"
+    again = topology(groups, hostvars, {"has_app": True})
+    other = topology({**groups, "dbservers": ["cache"]}, hostvars, {"has_app": True})
+    queue.put(
+        (reads, _CountingVars.reads, again["site"]["database_server"], other["site"]["database_server"])
+    )
+
+
+def test_a_task_derives_the_site_once_and_the_main_process_every_time():
+    import multiprocessing
+
+    groups, hostvars = inventory(CLUSTER, ADDRESSES)
+    hostvars = _CountingVars(hostvars)
+    # in a task's worker (a child process): derived once for the same groups and settings;
+    # a result changed by its user does not reach the next one; other groups derive anew
+    queue = multiprocessing.get_context("fork").SimpleQueue()
+    worker = multiprocessing.get_context("fork").Process(target=_in_a_task, args=(queue, groups, hostvars))
+    worker.start()
+    worker.join(30)
+    reads_first, reads_after, again, other = queue.get()
+    assert worker.exitcode == 0
+    assert again == "db" and other == "cache"
+    assert reads_first > 0 and reads_after == 2 * reads_first  # the second identical derivation read nothing
+    # Ansible's main process (this one): every call derives, as its variables change between tasks
+    before = _CountingVars.reads
+    topology(groups, hostvars, {"has_app": True})
+    topology(groups, hostvars, {"has_app": True})
+    assert _CountingVars.reads - before == 2 * reads_first

@@ -127,7 +127,8 @@ def test_the_lock_reads_the_releases_as_app_release_does(capsys, tmp_path):
     with patch_module_args({"root": str(root), "read": [record, missing]}), pytest.raises(SystemExit):
         app_release.main()
     info = json.loads(capsys.readouterr().out)
-    assert taken["releases"] == {k: v for k, v in info.items() if k not in ("changed", "invocation", "warnings")}
+    not_info = ("changed", "invocation", "warnings")
+    assert taken["releases"] == {k: v for k, v in info.items() if k not in not_info}
     # refused: the releases are still read (a check run shows what it would deploy over)
     refused = run(capsys, holder=BOB, releases_root=str(root))
     assert refused["conflict"] and refused["releases"]["current"] == "r1"
