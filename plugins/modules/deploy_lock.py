@@ -72,7 +72,7 @@ options:
     description:
       - With O(state=locked), an application's root whose releases are read under the lock
         and returned as RV(releases), what M(djangoprod.stack.app_release) returns with
-        V(info): a deploy takes its lock and learns what the host runs in one call.
+        V(info). A deploy takes its lock and learns what the host runs in one call.
     type: path
   read:
     description: With O(releases_root), files whose text is returned in RV(releases).files.

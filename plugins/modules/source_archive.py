@@ -20,7 +20,7 @@ description:
     tracked is ever left out. O(exclude) then applies to the untracked files only (a stray
     C(.env) stays out).
   - Any other directory is packed whole, less O(exclude).
-  - Runs on the controller, in Ansible's own process (an action plugin): no module is
+  - Runs on the controller, in Ansible's own process (an action plugin). No module is
     sent anywhere, whatever the task's host or C(delegate_to).
 author: djangoprod.stack contributors (@djangoprod)
 options:
