@@ -3,10 +3,11 @@ while a reload switches releases and while the service restarts."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
-from conftest import Load, converge, exposure, main_pid, request
+from conftest import Load, converge, exposure, main_pid, request, wait_for
 
 NAME = "hello.test"
 UNIT = "gunicorn-hello"
@@ -75,6 +76,34 @@ def test_restart_queues_requests_instead_of_failing_them(host, address):
     print(f"restart under load: {load.total} requests, {len(load.failures)} failed")
     assert load.failures == []
     assert main_pid(host, UNIT) != master
+
+
+def test_answers_under_way_are_finished_when_the_master_dies(host, address):
+    # A crashed master (SIGKILL): its workers finish the answers they have started
+    # (systemd sends them SIGTERM, on which they stop after their requests, not
+    # SIGKILL) and the restarted server takes the requests that came meanwhile.
+    master = main_pid(host, UNIT)
+    answers: list[str] = []
+
+    def slow() -> None:
+        try:
+            answers.append(request(address, NAME, "/slow", timeout=30).body.decode())
+        except Exception as exc:  # a cut answer is the failure under test
+            answers.append(f"error {exc!r}")
+
+    threads = [threading.Thread(target=slow) for _ in range(2)]
+    with Load(address, NAME) as load:
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # the answers have started: /slow sends its second half after 1 s
+        assert host.run(f"kill -9 {master}").rc == 0
+        for thread in threads:
+            thread.join()
+        assert wait_for(lambda: main_pid(host, UNIT) not in ("0", master), 30, 0.5)
+    print(f"master killed under load: {answers}, {load.total} requests, {len(load.failures)} failed")
+    # every answer complete, and answered by the killed master's workers
+    assert sorted(answers) == [f"{int(master):8d} done\n"] * 2
+    assert load.failures == []
 
 
 @pytest.mark.parametrize("release", ["a"])
