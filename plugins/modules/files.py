@@ -58,8 +58,14 @@ options:
         type: str
         default: " "
       src:
-        description: The target of a V(link).
+        description: The target of a V(link) (a relative one is relative to the link's directory).
         type: str
+      require_src:
+        description:
+          - For a V(link), fail before anything of the call changes when O(files[].src) does
+            not exist (such as a time zone's file that a mistyped zone names).
+        type: bool
+        default: false
       owner:
         description: The owner.
         type: str
@@ -331,6 +337,7 @@ def main() -> None:
                     "settings": {"type": "dict"},
                     "separator": {"type": "str", "default": " "},
                     "src": {"type": "str"},
+                    "require_src": {"type": "bool", "default": False},
                     "owner": {"type": "str", "default": "root"},
                     "group": {"type": "str", "default": "root"},
                     "mode": {"type": "raw"},
@@ -347,6 +354,11 @@ def main() -> None:
     for entry in module.params["files"]:
         if entry["secret"] and entry.get("content"):
             module.no_log_values.add(entry["content"])
+    for entry in module.params["files"]:
+        if entry["managed"] and entry["require_src"] and entry.get("src") is not None:
+            target = os.path.join(os.path.dirname(entry["path"]), entry["src"])
+            if not os.path.exists(target):
+                module.fail_json(msg=f"{entry['path']}: the link's target {entry['src']} does not exist")
     for entry in module.params["files"]:
         if not entry["managed"]:
             continue

@@ -190,3 +190,16 @@ def test_a_link_to_a_file_not_there_yet_is_left_alone_in_check_mode(tmp_path, ca
     assert run(capsys, [link])["changed"]
     assert run(capsys, [link])["changed_paths"] == []
     assert run(capsys, [link], _ansible_check_mode=True)["changed_paths"] == []
+
+
+def test_a_link_whose_target_must_exist_is_refused_before_anything_changes(tmp_path, capsys):
+    (tmp_path / "zoneinfo" / "Europe").mkdir(parents=True)
+    (tmp_path / "zoneinfo" / "Europe" / "Paris").write_text("TZif\n")
+    (tmp_path / "etc").mkdir()
+    first = {"path": str(tmp_path / "etc" / "issue"), "content": "hello\n"}
+    link = {"path": str(tmp_path / "etc" / "localtime"), "state": "link", "require_src": True}
+    bad = run(capsys, [first, {**link, "src": "../zoneinfo/Europe/Pariss"}])
+    assert bad["failed"] and bad["msg"].endswith("the link's target ../zoneinfo/Europe/Pariss does not exist")
+    assert os.listdir(tmp_path / "etc") == []
+    good = run(capsys, [first, {**link, "src": "../zoneinfo/Europe/Paris"}])
+    assert good["changed"] and (tmp_path / "etc" / "localtime").read_text() == "TZif\n"
