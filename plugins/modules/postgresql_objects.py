@@ -45,7 +45,6 @@ options:
           - Its password (stored as a SCRAM-SHA-256 verifier); none or empty leaves the password
             as it is.
         type: str
-        no_log: true
       role_attr_flags:
         description:
           - Attributes, comma-separated, each with or without C(NO) (V(CREATEDB,NOSUPERUSER)).

@@ -136,13 +136,14 @@ def test_what_differs_is_altered_and_a_check_run_sends_nothing(capsys, monkeypat
         "database shop: owner shop",
     ]
     assert len(psql.scripts) == 1
-    _, psql = run(capsys, monkeypatch, rows, **args)
+    second, psql = run(capsys, monkeypatch, rows, **args)
+    assert second["changed"]
     assert psql.scripts[1].splitlines()[0] == 'ALTER ROLE "shop" CREATEDB NOINHERIT;'
     assert psql.scripts[1].splitlines()[-1] == 'ALTER DATABASE "shop" OWNER TO "shop";'
 
 
 def test_inputs_that_cannot_be_applied_are_refused_by_name(capsys, monkeypatch):
-    result, _ = run(capsys, monkeypatch, [], users=[{"name": "shop", "role_attr_flags": "CREATEDB,ADMIN"}])
+    result, psql = run(capsys, monkeypatch, [], users=[{"name": "shop", "role_attr_flags": "CREATEDB,ADMIN"}])
     assert result["failed"] and result["msg"].startswith("role_attr_flags: ADMIN is not a role attribute")
     result, psql = run(
         capsys, monkeypatch, [database("shop", "shop", lc_collate="en_US.UTF-8")], databases=SITE["databases"]
@@ -154,8 +155,8 @@ def test_inputs_that_cannot_be_applied_are_refused_by_name(capsys, monkeypatch):
 
 
 def test_names_and_values_are_quoted():
-    statements, _ = objects.plan(
+    statements, changes = objects.plan(
         {"users": [{"name": 'we"ird', "password": None}], "monitor_user": "", "databases": []}, {}, {}
     )
-    assert statements == ['CREATE ROLE "we""ird" LOGIN']
+    assert statements == ['CREATE ROLE "we""ird" LOGIN'] and changes == ['role we"ird created']
     assert objects.literal("it's") == "'it''s'"
