@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import Load, converge, exposure, main_pid, request, wait_for
+from conftest import Load, _SNIConnection, converge, exposure, main_pid, request, tls_context, wait_for
 
 NAME = "hello.test"
 UNIT = "gunicorn-hello"
@@ -84,18 +84,25 @@ def test_answers_under_way_are_finished_when_the_master_dies(host, address):
     # SIGKILL) and the restarted server takes the requests that came meanwhile.
     master = main_pid(host, UNIT)
     answers: list[str] = []
+    started = [threading.Event(), threading.Event()]
 
-    def slow() -> None:
+    def slow(headers: threading.Event) -> None:
+        conn = _SNIConnection(address, NAME, tls_context(), 30)
         try:
-            answers.append(request(address, NAME, "/slow", timeout=30).body.decode())
+            conn.request("GET", "/slow", headers={"Host": NAME})
+            response = conn.getresponse()
+            headers.set()  # the answer has started: its second half comes 2 s later
+            answers.append(response.read().decode())
         except Exception as exc:  # a cut answer is the failure under test
             answers.append(f"error {exc!r}")
+        finally:
+            conn.close()
 
-    threads = [threading.Thread(target=slow) for _ in range(2)]
+    threads = [threading.Thread(target=slow, args=(event,)) for event in started]
     with Load(address, NAME) as load:
         for thread in threads:
             thread.start()
-        time.sleep(0.5)  # the answers have started: /slow sends its second half after 1 s
+        assert all(event.wait(20) for event in started), answers
         assert host.run(f"kill -9 {master}").rc == 0
         for thread in threads:
             thread.join()
