@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping
 
 from ansible.errors import AnsibleError
@@ -22,6 +23,7 @@ SERIAL = re.compile(r"^([1-9][0-9]?|100)%$")
 TLS_MODES = ("self_signed", "provided", "acme")
 CACHE_BACKENDS = ("redis", "memcached", "locmem", "none")
 PORTS = ("base_ssh_port", "postgresql_port", "redis_port", "memcached_port")
+TIMEZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
 
 
 def _kind(value: object) -> str:
@@ -192,6 +194,18 @@ def problems(values: Mapping[str, object], cwd: str) -> list[str]:
             "base_admin_user: admin",
         )
 
+    zone = values.get("base_timezone")
+    if given("base_timezone"):
+        # The controller's own time zone database, when it has one (Debian's tzdata):
+        # the hosts' is the same, and a mistyped name is found before any host changes.
+        known = zoneinfo.available_timezones()
+        if not (isinstance(zone, str) and TIMEZONE.match(zone)) or (known and zone not in known):
+            add(
+                "base_timezone",
+                f"{zone!r} is not a time zone",
+                "Set a name of the tz database, such as Europe/Paris or Etc/UTC",
+            )
+
     seen: dict[int, str] = {}
     for name in PORTS:
         if given(name):
@@ -345,6 +359,7 @@ NAMES = (
     "app_server_email",
     "app_admins",
     "base_admin_user",
+    "base_timezone",
     *PORTS,
     "app_cache_backend",
     "djangoprod_redis",

@@ -338,6 +338,7 @@ BAD_INPUTS = [
     ),
     ({"app_admins": [["Ops", "ops"]]}, "app_admins: 'ops' is not an e-mail address"),
     ({"base_admin_user": "root"}, "base_admin_user: 'root' cannot be the administrator's login"),
+    ({"base_timezone": "Europe/Pariss"}, "base_timezone: 'Europe/Pariss' is not a time zone"),
     ({"base_ssh_port": 70000}, "base_ssh_port: 70000 is not a port"),
     ({"postgresql_port": 6379, "redis_port": 6379}, "redis_port: 6379 is also postgresql_port"),
     ({"app_cache_backend": "database"}, "app_cache_backend: 'database' is not a cache backend"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ GOOD = {
     "app_admins": [["Ops", "ops@example.com"]],
     "app_server_email": "errors@example.com",
     "base_admin_user": "admin",
+    "base_timezone": "Europe/Paris",
     "base_ssh_port": 2222,
     "postgresql_port": "5432",
     "app_cache_backend": "memcached",
@@ -103,6 +105,13 @@ def test_a_source_directory_relative_to_where_the_run_starts(tmp_path):
         ({"app_admins": [["Ops", "ops at example.com"]]}, "app_admins", "is not an e-mail address"),
         ({"base_admin_user": "root"}, "base_admin_user", "not root"),
         ({"base_admin_user": "Admin User"}, "base_admin_user", "cannot be the administrator's login"),
+        pytest.param(
+            {"base_timezone": "Europe/Pariss"},
+            "base_timezone",
+            "'Europe/Pariss' is not a time zone",
+            marks=pytest.mark.skipif(not zoneinfo.available_timezones(), reason="no tz database here"),
+        ),
+        ({"base_timezone": "../../etc/passwd"}, "base_timezone", "is not a time zone"),
         ({"base_ssh_port": 70000}, "base_ssh_port", "1 to 65535"),
         ({"postgresql_port": "postgres"}, "postgresql_port", "is not a port number"),
         ({"redis_port": 2222}, "redis_port", "is also base_ssh_port"),
