@@ -10,6 +10,9 @@ module: app_build
 version_added: 0.3.0
 short_description: Build, check and collect a release on the host in one call
 description:
+  - Writes O(secrets) into O(secrets_directory) first, when given (the app's environment,
+    its secret key and passwords, which the release's processes read): only the files whose
+    content or attributes differ, root's and readable by root alone, built release or not.
   - Builds release O(release) under O(root) (C(releases/<id>/)), unless it is built already
     (it has its record), in this order; any failure removes what it made and says why, the
     running release untouched.
@@ -56,6 +59,15 @@ options:
     default: ""
   files:
     description: Files written into the project directory (relative name to content), readable by O(group).
+    type: dict
+    default: {}
+  secrets_directory:
+    description: The directory O(secrets) are written in (it must exist).
+    type: path
+  secrets:
+    description:
+      - File name to content, written in O(secrets_directory) as M(djangoprod.stack.secret_files)
+        writes them (mode 0600, root's), before the build; never shown.
     type: dict
     default: {}
   user:
@@ -158,6 +170,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+secrets_changed:
+  description: The names of the O(secrets) files written (or that would be).
+  returned: always
+  type: list
+  elements: str
 built:
   description: Whether this run built the release (false when it was built already).
   returned: always
@@ -215,6 +232,7 @@ from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies impo
 )
 from ansible_collections.djangoprod.stack.plugins.module_utils.diagnostics import missing_package_hint
 from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import parse_marked_json, tail
+from ansible_collections.djangoprod.stack.plugins.module_utils.secrets import bad_names, keep_files
 
 RECORD = ".djangoprod-release.json"
 COMPLETE = ".djangoprod-complete"
@@ -270,6 +288,7 @@ def precompress(module: AnsibleModule, collected: str, running: str) -> dict:
 
 # The steps, as a failure names them.
 STEPS = {
+    "secrets": "Keep the secrets and the environment",
     "unpack": "Unpack the code",
     "python": "Check the project's Python",
     "dependencies": "Read the project's dependencies",
@@ -594,6 +613,8 @@ def main() -> None:
             # The settings hold app_settings values, which may be passwords; the index
             # environment may hold a token: neither is shown in -v's invocation.
             "files": {"type": "dict", "default": {}, "no_log": True},
+            "secrets_directory": {"type": "path"},
+            "secrets": {"type": "dict", "default": {}, "no_log": True},
             "user": {"type": "str", "required": True},
             "group": {"type": "str", "required": True},
             "requirements_file": {"type": "str", "default": ""},
@@ -631,11 +652,31 @@ def main() -> None:
             os.path.join(root, ".build.lock"), "a", encoding="utf-8"
         )
         fcntl.flock(building, fcntl.LOCK_EX)
+    secrets = params["secrets"]
+    if secrets:
+        bad = bad_names(secrets)
+        missing = not params["secrets_directory"] or (
+            not module.check_mode and not os.path.isdir(params["secrets_directory"])
+        )
+        if bad or missing:
+            module.fail_json(
+                msg="secrets must be plain file names in the existing directory "
+                + f"{params['secrets_directory'] or '(secrets_directory is empty)'}"
+                + (f", got {', '.join(bad)}" if bad else ""),
+                step=STEPS["secrets"],
+            )
+    written = (
+        keep_files(module, params["secrets_directory"], secrets, "root", "root", "0600", module.check_mode)
+        if secrets
+        else []
+    )
     if os.path.isfile(record_path):
         with open(record_path, encoding="utf-8") as handle:
-            module.exit_json(changed=False, built=False, record=json.load(handle))
+            module.exit_json(
+                changed=bool(written), built=False, record=json.load(handle), secrets_changed=written
+            )
     if module.check_mode:
-        module.exit_json(changed=True, built=False, record={})
+        module.exit_json(changed=True, built=False, record={}, secrets_changed=written)
 
     import grp
     import pwd
@@ -721,7 +762,7 @@ def main() -> None:
         shutil.rmtree(collected, ignore_errors=True)
         step = error.step if isinstance(error, BuildError) else "dependencies"
         message = str(error) if isinstance(error, BuildError) else f"Reading the project failed: {error}"
-        module.fail_json(msg=message, step=STEPS[step], seconds=seconds)
+        module.fail_json(msg=message, step=STEPS[step], seconds=seconds, secrets_changed=written)
 
     for issue in result["issues"]:
         module.warn(f"check --deploy: {describe(issue)}")
@@ -735,6 +776,7 @@ def main() -> None:
         venv_reused=reused,
         precompressed=compressed,
         seconds=seconds,
+        secrets_changed=written,
     )
 
 

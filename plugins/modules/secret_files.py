@@ -64,17 +64,9 @@ changed_files:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+from ansible_collections.djangoprod.stack.plugins.module_utils.secrets import bad_names, keep_files
 
 
 def main() -> None:
@@ -90,39 +82,13 @@ def main() -> None:
     )
     directory = module.params["directory"]
     files = module.params["files"]
-    bad = sorted(name for name in files if not name or "/" in name or name in (".", ".."))
+    bad = bad_names(files)
     if bad:
         module.fail_json(msg=f"files must be plain file names in {directory}, got {', '.join(bad)}")
     if not os.path.isdir(directory) and not module.check_mode:
         module.fail_json(msg=f"directory {directory} does not exist; create it first")
-
-    changed_files = []
-    for name in sorted(files):
-        path = os.path.join(directory, name)
-        content = str(files[name]).encode("utf-8")
-        changed = read(path) != content
-        if changed and not module.check_mode:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(content)
-                module.atomic_move(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        if os.path.exists(path):
-            file_args = module.load_file_common_arguments(
-                {
-                    "path": path,
-                    "owner": module.params["owner"],
-                    "group": module.params["group"],
-                    "mode": module.params["mode"],
-                }
-            )
-            changed = module.set_fs_attributes_if_different(file_args, changed)
-        if changed:
-            changed_files.append(name)
-
+    p = module.params
+    changed_files = keep_files(module, directory, files, p["owner"], p["group"], p["mode"], module.check_mode)
     module.exit_json(
         changed=bool(changed_files),
         changed_files=changed_files,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import stat
 import subprocess
 import sys
 import tarfile
@@ -116,6 +117,26 @@ def test_a_release_is_built_checked_and_collected_in_one_call(capsys, layout):
     # built already: nothing is done again
     again = build(capsys, layout)
     assert not again["built"] and not again["changed"] and again["record"]["id"] == RELEASE
+
+
+def test_the_secrets_are_written_first_and_only_when_they_differ(capsys, layout, tmp_path):
+    reuse_a_virtualenv(layout)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    files = {"secret_key": "hunter2-hunter2\n", "environment": "A=1\n"}
+    first = build(capsys, layout, secrets_directory=str(secrets), secrets=files)
+    assert first["built"] and first["secrets_changed"] == ["environment", "secret_key"], first
+    assert (secrets / "secret_key").read_text() == "hunter2-hunter2\n"
+    assert stat.S_IMODE((secrets / "environment").stat().st_mode) == 0o600
+    assert "hunter2" not in json.dumps(first)
+    # the release built already: a changed environment is still written, and said
+    again = build(capsys, layout, secrets_directory=str(secrets), secrets={**files, "environment": "A=2\n"})
+    assert again["changed"] and not again["built"] and again["secrets_changed"] == ["environment"], again
+    same = build(capsys, layout, secrets_directory=str(secrets), secrets={**files, "environment": "A=2\n"})
+    assert not same["changed"] and same["secrets_changed"] == []
+    refused = build(capsys, layout, secrets_directory=str(secrets), secrets={"../key": "x"})
+    assert refused["failed"] and "plain file names" in refused["msg"]
+    assert refused["step"] == "Keep the secrets and the environment"
 
 
 def test_a_release_that_fails_its_checks_is_removed_naming_the_step(capsys, layout):
