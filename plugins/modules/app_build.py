@@ -11,8 +11,8 @@ version_added: 0.3.0
 short_description: Build, check and collect a release on the host in one call
 description:
   - Writes O(secrets) into O(secrets_directory) first, when given (the app's environment,
-    its secret key and passwords, which the release's processes read): only the files whose
-    content or attributes differ, root's and readable by root alone, built release or not.
+    its secret key and passwords, which the release's processes read), built release or
+    not; only the files whose content or attributes differ, root's and readable by root alone.
   - Builds release O(release) under O(root) (C(releases/<id>/)), unless it is built already
     (it has its record), in this order; any failure removes what it made and says why, the
     running release untouched.

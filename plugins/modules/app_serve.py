@@ -26,7 +26,10 @@ description:
   - When the load or the check fails, points C(current) back at the release that ran
     before, restarts the units on it, checks that one answers again and fails with what
     went wrong and the unit's last log lines.
-  - Then removes old releases, keeping O(keep).
+  - Then removes old releases, keeping O(keep), and gives back the deploy lock O(unlock)
+    names, when this run holds it, recording the run (what M(djangoprod.stack.deploy_lock)
+    does with O(djangoprod.stack.deploy_lock#module:state=unlocked)), so that a deploy ends
+    in this call. A failed call leaves the lock to the caller, which records the failure.
 author: djangoprod.stack contributors (@djangoprod)
 options:
   root:
@@ -100,6 +103,15 @@ options:
     description: Releases kept after a healthy switch, the current one included (0 keeps all).
     type: int
     default: 5
+  unlock:
+    description:
+      - The deploy lock to give back once the release serves (nothing when empty).
+      - C(name), the lock's name; C(holder), the holder M(djangoprod.stack.deploy_lock)
+        returned when it took the lock (its C(run) must be the one holding it, else the lock
+        is left as it is); C(audit_log), C(audit), C(metrics_directory), C(metrics_app), as
+        M(djangoprod.stack.deploy_lock) takes them.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -151,6 +163,10 @@ removed:
   description: What the pruning removed.
   returned: success
   type: dict
+unlocked:
+  description: The line recorded in the audit log when the lock O(unlock) names was given back, else empty.
+  returned: success
+  type: dict
 step:
   description: What failed (V(load) or V(health)).
   returned: failure
@@ -165,6 +181,7 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.djangoprod.stack.plugins.module_utils import lock as locks
 from ansible_collections.djangoprod.stack.plugins.module_utils.health import journal_tail, wait_for_answer
 from ansible_collections.djangoprod.stack.plugins.module_utils.releases import (
     previous_release,
@@ -194,6 +211,17 @@ def load(unit: str, units: list[str], restart: bool) -> tuple[bool, str]:
     return True, ""
 
 
+def give_back(module: AnsibleModule, unlock: dict) -> dict:
+    """Give back the lock `unlock` names when this run holds it; the audit line, else {}."""
+    holder = unlock.get("holder") or {}
+    if not unlock.get("name") or not holder.get("run"):
+        return {}
+    with locks.lock_file(unlock["name"], locks.LOCK_DIR) as (handle, current):
+        if current.get("run") != holder["run"]:
+            return {}
+        return locks.give_back(module, handle, current, unlock["name"], holder, unlock)
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -213,6 +241,7 @@ def main() -> None:
             "address": {"type": "str", "default": "127.0.0.1"},
             "port": {"type": "int", "default": 443},
             "keep": {"type": "int", "default": 5},
+            "unlock": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -268,7 +297,11 @@ def main() -> None:
     if ok:
         changed, removed = prune(root, p["keep"]) if p["keep"] > 0 else (False, {})
         module.exit_json(
-            changed=switching or bool(result["loaded"]) or changed, record=record, removed=removed, **result
+            changed=switching or bool(result["loaded"]) or changed,
+            record=record,
+            removed=removed,
+            unlocked=give_back(module, p["unlock"]),
+            **result,
         )
 
     # Back to what ran before, when there was one.

@@ -123,81 +123,17 @@ releases:
   type: dict
 """
 
-import calendar
-import contextlib
-import fcntl
-import json
-import os
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.djangoprod.stack.plugins.module_utils.releases import info
-
-LOCK_DIR = "/run/djangoprod"
-
-
-def now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def seconds_since(stamp: str) -> float:
-    try:
-        return time.time() - calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
-    except (TypeError, ValueError):
-        return float("inf")
-
-
-def append_audit(module: AnsibleModule, path: str | None, entry: dict) -> None:
-    if not path:
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, sort_keys=True) + "\n")
-    keys = ("what", "result", "by", "controller", "to")
-    summary = " ".join(f"{key}={entry[key]}" for key in keys if entry.get(key))
-    module.log(f"djangoprod {os.path.basename(os.path.dirname(path))}: {summary}")
-
-
-METRICS = (
-    (
-        "djangoprod_deploy_last_run_success",
-        "Whether the last run of each kind (deploy, rollback, site) succeeded",
-    ),
-    ("djangoprod_deploy_last_run_timestamp_seconds", "When the last run of each kind ended"),
+from ansible_collections.djangoprod.stack.plugins.module_utils.lock import (
+    LOCK_DIR,
+    append_audit,
+    give_back,
+    lock_file,
+    now,
+    seconds_since,
+    write_lock,
 )
-
-
-def write_metrics(directory: str | None, name: str, app: str, what: str, ok: bool) -> None:
-    """Keep the last result of each kind of run in node exporter's textfile directory."""
-    if not directory or not what or not os.path.isdir(directory):
-        return
-    path = os.path.join(directory, f"djangoprod_deploy_{name}.prom")
-    runs: dict[str, tuple[str, str]] = {}
-    with contextlib.suppress(OSError), open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith(METRICS[0][0] + "{"):
-                labels, value = line.rsplit(" ", 1)
-                kind = labels.split('what="', 1)[1].split('"', 1)[0]
-                runs[kind] = (value.strip(), runs.get(kind, ("", ""))[1])
-            elif line.startswith(METRICS[1][0] + "{"):
-                labels, value = line.rsplit(" ", 1)
-                kind = labels.split('what="', 1)[1].split('"', 1)[0]
-                runs[kind] = (runs.get(kind, ("", ""))[0], value.strip())
-    runs[what] = ("1" if ok else "0", str(int(time.time())))
-    out = []
-    for index, (metric, helptext) in enumerate(METRICS):
-        out += [f"# HELP {metric} {helptext}", f"# TYPE {metric} gauge"]
-        out += [
-            f'{metric}{{app="{app}",what="{kind}"}} {values[index]}'
-            for kind, values in sorted(runs.items())
-            if values[index]
-        ]
-    temporary = f"{path}.{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(out) + "\n")
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+from ansible_collections.djangoprod.stack.plugins.module_utils.releases import info
 
 
 def main() -> None:
@@ -224,56 +160,20 @@ def main() -> None:
         module.fail_json(msg=f"deploy_lock name must be letters, digits, '-', '_' or '.', got {name!r}")
     if not holder.get("run"):
         module.fail_json(msg="holder.run is missing: use the module through its action plugin")
-    os.makedirs(LOCK_DIR, mode=0o755, exist_ok=True)
-    path = os.path.join(LOCK_DIR, f"{name}.lock")
-
-    # The file stays; its content says who holds it. flock keeps two modules of
-    # different runs from reading and writing it at the same moment.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "r+", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        text = handle.read()
-        current: dict = {}
-        with contextlib.suppress(ValueError):
-            current = json.loads(text) if text.strip() else {}
+    # The file stays; its content says who holds it.
+    with lock_file(name, LOCK_DIR) as (handle, current):
         ours = current.get("run") == holder["run"]
         held = bool(current.get("run")) and not ours
 
         def write(content: dict) -> None:
-            if module.check_mode:
-                return
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps(content, sort_keys=True) if content else "")
-            handle.flush()
-            os.fsync(handle.fileno())
+            if not module.check_mode:
+                write_lock(handle, content)
 
         if params["state"] == "unlocked":
             if held:
                 module.warn(f"The lock {name} is held by another run ({current.get('run')}); left as it is.")
                 module.exit_json(changed=False, holder=current, conflict=True, abandoned={})
-            entry = {
-                **params["audit"],
-                "what": holder.get("what", ""),
-                "by": holder.get("user", ""),
-                "controller": holder.get("controller", ""),
-                "run": holder["run"],
-                "started": current.get("since", ""),
-                "at": now(),
-            }
-            if current.get("since"):
-                entry["seconds"] = round(seconds_since(current["since"]))
-            if not module.check_mode:
-                append_audit(module, params["audit_log"], entry)
-                if entry.get("result") in ("ok", "failed"):
-                    write_metrics(
-                        params["metrics_directory"],
-                        name,
-                        params["metrics_app"] or name,
-                        entry["what"],
-                        entry["result"] == "ok",
-                    )
-            write({})
+            entry = give_back(module, handle, current, name, holder, params)
             module.exit_json(changed=False, holder={}, conflict=False, abandoned={}, audit=entry)
 
         # Read under the lock: what the host runs cannot change while it is held.

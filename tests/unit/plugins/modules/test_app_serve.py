@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.djangoprod.stack.plugins.module_utils import lock as locks
 from ansible_collections.djangoprod.stack.plugins.module_utils.releases import RECORD
 from ansible_collections.djangoprod.stack.plugins.modules import app_serve
 from cryptography import x509
@@ -220,3 +221,39 @@ def test_check_mode_changes_nothing_and_checks_the_running_release(capsys, site)
     result = serve(capsys, site, "r2", check_mode=True)
     assert result["changed"] and result["health"]["release"] == "r1"
     assert current(root) == "r1" and (state / "calls").read_text().count("restart") == calls.count("restart")
+
+
+def test_a_release_that_serves_gives_the_runs_lock_back_and_records_it(capsys, site, tmp_path, monkeypatch):
+    root, _state, _port = site
+    monkeypatch.setattr(locks, "LOCK_DIR", str(tmp_path / "run"))
+    (tmp_path / "run").mkdir()
+    ours = {"run": "ctl:10:1", "what": "deploy", "user": "alice", "controller": "ctl"}
+    lock = tmp_path / "run" / "app-shop.lock"
+    lock.write_text(json.dumps({**ours, "since": "2026-01-01T00:00:00Z"}))
+    unlock = {
+        "name": "app-shop",
+        "holder": ours,
+        "audit_log": str(root / "audit.log"),
+        "audit": {"result": "ok"},
+    }
+    deployed(capsys, site, "r1")
+    build(root, "r2")
+    result = serve(capsys, site, "r2", unlock=unlock)
+    assert result["unlocked"]["result"] == "ok" and result["unlocked"]["by"] == "alice", result
+    assert lock.read_text() == ""
+    audit = [json.loads(line) for line in (root / "audit.log").read_text().splitlines()]
+    assert audit == [result["unlocked"]] and audit[0]["started"] == "2026-01-01T00:00:00Z"
+
+    # another run's lock is left as it is (the role's unlock step says so)
+    theirs = {"run": "ctl:11:1", "what": "deploy", "since": "2026-01-01T00:00:00Z"}
+    lock.write_text(json.dumps(theirs))
+    build(root, "r3")
+    again = serve(capsys, site, "r3", unlock=unlock)
+    assert again["unlocked"] == {} and json.loads(lock.read_text()) == theirs
+
+    # a release that does not serve leaves the lock to the caller
+    lock.write_text(json.dumps({**ours, "since": "2026-01-01T00:00:00Z"}))
+    build(root, "broken-r4")
+    failed = serve(capsys, site, "broken-r4", unlock=unlock)
+    assert failed["failed"] and json.loads(lock.read_text())["run"] == ours["run"]
+    assert len((root / "audit.log").read_text().splitlines()) == 1
