@@ -15,6 +15,10 @@ description:
     C(os.environ.setdefault("DJANGO_SETTINGS_MODULE", "...")), without running them.
   - The WSGI or ASGI module's value wins over C(manage.py)'s, which often names the
     development settings (C(config.settings.local) in projects made from templates).
+  - When the module found is not the production one and a production module sits beside
+    it (C(production.py) or C(prod.py) in the same package, as in C(config/django/base.py)
+    next to C(config/django/production.py)), it warns and names the variable to set
+    (the entry points of many projects name their base or development settings).
   - Changes nothing; safe in check mode.
 author: djangoprod.stack contributors (@djangoprod)
 options:
@@ -43,6 +47,14 @@ found_in:
   description: The file that named it, relative to O(path).
   returned: success
   type: str
+production_settings:
+  description:
+    - Production settings modules beside the one found, which the warning names (empty
+      when the one found is one).
+  returned: success
+  type: list
+  elements: str
+  sample: [config.django.production]
 """
 
 import os
@@ -55,6 +67,8 @@ _SETDEFAULT = re.compile(
 )
 _SKIP = {".git", ".venv", "venv", "node_modules", "__pycache__", "site-packages", ".tox", "static", "media"}
 _RANK = {"wsgi.py": 0, "asgi.py": 1, "manage.py": 2}
+# The names projects give the settings they run on servers.
+_PRODUCTION = ("production", "prod", "settings_production", "production_settings", "settings_prod")
 
 
 def find_settings(top: str, depth: int = 3) -> tuple[str, str] | None:
@@ -81,6 +95,34 @@ def find_settings(top: str, depth: int = 3) -> tuple[str, str] | None:
     return module, where
 
 
+def production_beside(top: str, module: str, found_in: str) -> list[str]:
+    """Production settings modules in the package of `module` (none when it is one)."""
+    parts = module.split(".")
+    if parts[-1] in _PRODUCTION:
+        return []
+    # Where imports start: the entry point's directory or one above it, up to the top.
+    roots, here = [], os.path.dirname(os.path.join(top, found_in))
+    while True:
+        roots.append(here)
+        if os.path.samefile(here, top) or len(roots) > 4:
+            break
+        here = os.path.dirname(here)
+    for root in roots:
+        base = os.path.join(root, *parts)
+        if os.path.isfile(os.path.join(base, "__init__.py")):
+            package, prefix = base, parts
+        elif os.path.isfile(base + ".py"):
+            package, prefix = os.path.dirname(base), parts[:-1]
+        else:
+            continue
+        return [
+            ".".join([*prefix, name])
+            for name in _PRODUCTION
+            if os.path.isfile(os.path.join(package, name + ".py"))
+        ]
+    return []
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={"path": {"type": "path", "required": True}}, supports_check_mode=True
@@ -99,7 +141,18 @@ def main() -> None:
                 "config.settings.production)"
             )
         )
-    module.exit_json(changed=False, settings_module=result[0], found_in=result[1])
+    settings, found_in = result
+    production = production_beside(top, settings, found_in)
+    if production:
+        module.warn(
+            f"The project's {found_in} names {settings}, so the stack runs on those settings; "
+            f"{production[0]} is beside them. If that is the one for servers, set "
+            f"app_django_settings: {production[0]} (or app_django_settings: {settings} to keep "
+            "these and not be told again)."
+        )
+    module.exit_json(
+        changed=False, settings_module=settings, found_in=found_in, production_settings=production
+    )
 
 
 if __name__ == "__main__":
