@@ -152,19 +152,21 @@ def satisfies(version: tuple[int, ...], spec: str) -> bool:
     return True
 
 
-def python_wanted(path: str) -> str:
+def python_wanted_from(path: str) -> tuple[str, str]:
+    """The Python the project at `path` asks for, as a specifier, and where it says so."""
     pyproject = os.path.join(path, "pyproject.toml")
     if os.path.isfile(pyproject) and tomllib is not None:
         wanted = load_toml(pyproject).get("project", {}).get("requires-python", "")
         if wanted:
-            return wanted
+            return wanted, f'requires-python = "{wanted}" in pyproject.toml'
     pinned = os.path.join(path, ".python-version")
     if os.path.isfile(pinned):
         with open(pinned, encoding="utf-8") as handle:
             first = handle.readline().strip()
         if re.match(r"^(cpython-)?\d+(\.\d+){0,2}$", first):
-            return "==" + first.removeprefix("cpython-") + ("" if first.count(".") >= 2 else ".*")
-    return ""
+            version = first.removeprefix("cpython-")
+            return "==" + version + ("" if first.count(".") >= 2 else ".*"), f".python-version says {first}"
+    return "", ""
 
 
 def checksum(path: str, files: list[str]) -> str:
@@ -199,11 +201,12 @@ def declared(path: str, wanted: str) -> dict:
     return {"kind": kind, "file": relative, "requirements": requirements, "checksum": checksum(path, files)}
 
 
-def python_refusal(wanted: str, shown: str, interpreter: str) -> str:
+def python_refusal(wanted: str, shown: str, interpreter: str, where: str = "") -> str:
     """Why a release cannot run on this Python, and what to do."""
+    where = where or "requires-python in pyproject.toml, or .python-version"
     return (
-        f"The project asks for Python {wanted} (requires-python in pyproject.toml, or "
-        f".python-version) and the release would run on Python {shown} ({interpreter}). "
+        f"The project asks for Python {wanted} ({where}) "
+        f"and the release would run on Python {shown} ({interpreter}). "
         "Set app_python_version to a version that satisfies it (uv installs it, from "
         "app_python_install_mirror or app_python_downloads_json_url when the host cannot "
         "reach python-build-standalone's releases), deploy to a Debian release whose Python "

@@ -227,7 +227,7 @@ from ansible_collections.djangoprod.stack.plugins.module_utils.checks import (
 from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies import (
     declared,
     python_refusal,
-    python_wanted,
+    python_wanted_from,
     satisfies,
 )
 from ansible_collections.djangoprod.stack.plugins.module_utils.diagnostics import missing_package_hint
@@ -346,9 +346,9 @@ def dependencies(module: AnsibleModule, project: str, params: dict) -> dict:
     """What the project declares (kind, file, requirement lines) and the virtualenv key."""
     version = read_version(module, params["python"])
     shown = ".".join(map(str, version))
-    wanted = python_wanted(project)
+    wanted, where = python_wanted_from(project)
     if wanted and not satisfies(version, wanted):
-        raise BuildError("python", python_refusal(wanted, shown, params["python"]))
+        raise BuildError("python", python_refusal(wanted, shown, params["python"], where))
     found = declared(project, params["requirements_file"])
     inputs = [found["kind"], found["checksum"], params["packages"], params["index_environment"], shown]
     inputs.append(params["python"])

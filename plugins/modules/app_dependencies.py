@@ -87,7 +87,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies import (
     declared,
     python_refusal,
-    python_wanted,
+    python_wanted_from,
     satisfies,
 )
 
@@ -111,10 +111,10 @@ def main() -> None:
     version = tuple(int(part) for part in out.split())
     shown = ".".join(map(str, version))
     try:
-        wanted = python_wanted(path)
+        wanted, where = python_wanted_from(path)
         if module.params["check_python"] and wanted and not satisfies(version, wanted):
             module.fail_json(
-                msg=python_refusal(wanted, shown, interpreter), python=shown, requires_python=wanted
+                msg=python_refusal(wanted, shown, interpreter, where), python=shown, requires_python=wanted
             )
         found = declared(path, module.params["file"])
     except (LookupError, ValueError, OSError) as error:

@@ -164,7 +164,8 @@ def test_a_python_the_project_refuses_stops_before_any_install(capsys, layout, t
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(project, arcname=".")
     result = build(capsys, layout)
-    assert result["failed"] and "app_python_version" in result["msg"] and ">=3.99" in result["msg"]
+    assert result["failed"] and "app_python_version" in result["msg"]
+    assert 'Python >=3.99 (requires-python = ">=3.99" in pyproject.toml)' in result["msg"]
     assert result["step"] == "Check the project's Python"
     assert os.listdir(root / "venvs") == [] and not (root / "releases" / RELEASE).exists()
 

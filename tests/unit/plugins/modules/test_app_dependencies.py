@@ -82,11 +82,14 @@ def test_a_python_the_project_refuses_stops_naming_both(tmp_path, capsys):
     write(tmp_path, {"pyproject.toml": '[project]\nrequires-python = ">=3.99"\n', "uv.lock": ""})
     result = run(capsys, path=str(tmp_path))
     assert result["failed"]
-    assert ">=3.99" in result["msg"] and f"run on Python {HERE} ({sys.executable})" in result["msg"]
-    assert "app_python_version" in result["msg"]
+    # The file that asks, with what it says
+    assert 'Python >=3.99 (requires-python = ">=3.99" in pyproject.toml)' in result["msg"]
+    assert (
+        f"run on Python {HERE} ({sys.executable})" in result["msg"] and "app_python_version" in result["msg"]
+    )
     write(tmp_path, {"pyproject.toml": "[project]\n", ".python-version": "3.7\n"})
     pinned = run(capsys, path=str(tmp_path))
-    assert pinned["failed"] and "==3.7.*" in pinned["msg"]
+    assert pinned["failed"] and "Python ==3.7.* (.python-version says 3.7)" in pinned["msg"]
 
 
 def test_the_python_named_is_the_one_read(tmp_path, capsys):
