@@ -1,6 +1,7 @@
 # Copyright: djangoprod.stack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What a failed source build most likely lacks (the build_hint filter, app_build)."""
+"""What a failed install most likely lacks: a Debian package for a source build (the
+build_hint filter, app_build), or a way to the package index (app_build)."""
 
 from __future__ import annotations
 
@@ -42,4 +43,33 @@ def missing_package_hint(output: str) -> str:
                 f"A dependency is built from source and the host lacks what it needs: add {package} "
                 "to app_build_packages (Debian packages installed before the build)."
             )
+    return ""
+
+
+# What pip and uv print when the package index cannot be reached or is not trusted.
+_UNTRUSTED = re.compile(
+    r"(?i:invalid peer certificate|certificate verify failed|CERTIFICATE_VERIFY_FAILED|"
+    r"unable to get local issuer certificate|self[- ]signed certificate in certificate chain)"
+)
+_UNREACHABLE = re.compile(
+    r"(?i:failed to establish a new connection|temporary failure in name resolution|"
+    r"name or service not known|network is unreachable|connection refused|dns error|"
+    r"operation timed out|connection timed out|error sending request for url)"
+)
+
+
+def index_hint(output: str) -> str:
+    """A sentence naming the variable to set when the installer could not use the package
+    index (its certificate not trusted, or no way to it), or an empty string."""
+    if _UNTRUSTED.search(output):
+        return (
+            "The installer does not trust the package index's certificate (a TLS-inspecting "
+            "proxy, or a private index): set app_pip_ca_bundle to a CA bundle on the host that "
+            "trusts it (Debian's own, with the proxy's CA added: /etc/ssl/certs/ca-certificates.crt)."
+        )
+    if _UNREACHABLE.search(output):
+        return (
+            "The host could not reach the package index: let it reach https://pypi.org (and "
+            "files.pythonhosted.org), or set app_pip_index_url to a mirror it can reach."
+        )
     return ""

@@ -230,7 +230,10 @@ from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies impo
     python_wanted_from,
     satisfies,
 )
-from ansible_collections.djangoprod.stack.plugins.module_utils.diagnostics import missing_package_hint
+from ansible_collections.djangoprod.stack.plugins.module_utils.diagnostics import (
+    index_hint,
+    missing_package_hint,
+)
 from ansible_collections.djangoprod.stack.plugins.module_utils.django_release import parse_marked_json, tail
 from ansible_collections.djangoprod.stack.plugins.module_utils.secrets import bad_names, keep_files
 
@@ -514,7 +517,8 @@ def build_venv(module: AnsibleModule, project: str, venv: str, deps: dict, param
         shutil.rmtree(venv, ignore_errors=True)
         if error.step != "install" or not error.details.get("output"):
             raise
-        hint = missing_package_hint(error.details.get("output", ""))
+        output = error.details.get("output", "")
+        hint = index_hint(output) or missing_package_hint(output)
         raise BuildError(
             "install",
             f"Installing the dependencies ({deps['file']}) failed. {hint} The installer said: {error}",
