@@ -21,7 +21,7 @@ _MISSING: list[tuple[str, str]] = [
     (r"libxslt/\w+\.h|xslt-config", "libxslt1-dev"),
     (r"sasl/sasl\.h", "libsasl2-dev"),
     (r"lber\.h|ldap\.h", "libldap2-dev"),
-    (r"Python\.h", "python3-dev"),
+    (r"Python\.h|cannot find -lpython3", "python3-dev"),
     (r"(?i:can't find rust compiler|cargo.*not found|rustc.*not found)", "cargo"),
     (
         r"(?i:you need a C compiler|command '[\w/.-]*(gcc|cc|c\+\+|g\+\+)' failed|"
@@ -34,11 +34,20 @@ _MISSING: list[tuple[str, str]] = [
 ]
 
 
+# The lines of a build's output that tell a failure: a header or a tool named elsewhere (a
+# warning, a file included, a check that found nothing and went on) is not what stopped it.
+_FAILURE_LINE = re.compile(
+    r"(?i:error|not found|no such file|cannot find|can ?not find|can't find|could not (be )?found|"
+    r"could not find|need a c compiler|failed|unable to|cannot create)"
+)
+
+
 def missing_package_hint(output: str) -> str:
     """A sentence naming app_build_packages and the Debian package a failed build most
     likely needs, or an empty string when the output shows no known missing piece."""
+    failures = "\n".join(line for line in output.splitlines() if _FAILURE_LINE.search(line))
     for pattern, package in _MISSING:
-        if re.search(pattern, output):
+        if re.search(pattern, failures):
             return (
                 f"A dependency is built from source and the host lacks what it needs: add {package} "
                 "to app_build_packages (Debian packages installed before the build)."

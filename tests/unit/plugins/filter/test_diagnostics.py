@@ -32,6 +32,18 @@ def test_build_hint_names_the_package_and_the_variable(output, package):
     assert f"add {package} to app_build_packages" in hint
 
 
+def test_a_header_named_outside_the_failure_is_not_the_cause():
+    """uWSGI's build names OpenSSL's headers on its way; its failure is the linker's."""
+    output = (
+        "In file included from core/ssl.c:1:\n/usr/include/openssl/ssl.h:20: note: declared here\n"
+        "core/ssl.c:44:5: warning: 'SSL_library_init' is deprecated [-Wdeprecated-declarations]\n"
+        "/usr/bin/ld: cannot find -lpython3.11: No such file or directory\n"
+        "collect2: error: ld returned 1 exit status\n"
+    )
+    assert "add python3-dev to app_build_packages" in build_hint(output)
+    assert build_hint(output.replace("/usr/bin/ld: cannot find -lpython3.11", "ld: cannot find -lfoo")) == ""
+
+
 def test_build_hint_is_empty_for_other_failures():
     assert build_hint("ERROR: No matching distribution found for djangoo") == ""
     with pytest.raises(AnsibleFilterError):
