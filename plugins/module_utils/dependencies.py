@@ -169,6 +169,19 @@ def python_wanted_from(path: str) -> tuple[str, str]:
     return "", ""
 
 
+def python_hinted(path: str) -> tuple[str, str]:
+    """The Python a platform file of the project names without requiring it (Heroku's
+    runtime.txt, python-3.12.4): the minor series as a specifier, and where it says so."""
+    runtime = os.path.join(path, "runtime.txt")
+    if os.path.isfile(runtime):
+        with open(runtime, encoding="utf-8") as handle:
+            first = handle.readline().strip()
+        match = re.match(r"^python-(\d+\.\d+)(\.\d+)?$", first)
+        if match:
+            return f"=={match.group(1)}.*", f"runtime.txt says {first}"
+    return "", ""
+
+
 def checksum(path: str, files: list[str]) -> str:
     digest = hashlib.sha256()
     for relative in files:

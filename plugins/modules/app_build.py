@@ -226,6 +226,7 @@ from ansible_collections.djangoprod.stack.plugins.module_utils.checks import (
 )
 from ansible_collections.djangoprod.stack.plugins.module_utils.dependencies import (
     declared,
+    python_hinted,
     python_refusal,
     python_wanted_from,
     satisfies,
@@ -352,6 +353,14 @@ def dependencies(module: AnsibleModule, project: str, params: dict) -> dict:
     wanted, where = python_wanted_from(project)
     if wanted and not satisfies(version, wanted):
         raise BuildError("python", python_refusal(wanted, shown, params["python"], where))
+    hinted, said = python_hinted(project) if not wanted else ("", "")
+    if hinted and not satisfies(version, hinted):
+        module.warn(
+            f"The project names Python {hinted.removeprefix('==').removesuffix('.*')} ({said}) and the "
+            f"release runs on Python {shown}: set app_python_version to run it on that one (uv installs "
+            "it). Not enforced, as runtime.txt often names a version long past: .python-version or "
+            "requires-python in pyproject.toml is."
+        )
     found = declared(project, params["requirements_file"])
     inputs = [found["kind"], found["checksum"], params["packages"], params["index_environment"], shown]
     inputs.append(params["python"])

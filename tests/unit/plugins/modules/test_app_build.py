@@ -209,3 +209,54 @@ def test_only_new_and_changed_static_files_are_compressed(tmp_path, layout):
     assert gzip.decompress((app / "changed.js.gz").read_bytes()) == (app / "changed.js").read_bytes()
     assert (app / "new.svg.br").exists() and (app / "new.svg.gz").exists()
     assert not any((app / f"{name}.gz").exists() for name in ("small.css", "image.png", "link.css"))
+
+
+class _Module:
+    """What dependencies() uses of AnsibleModule: run_command and warn."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def run_command(self, argv, **_kwargs):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+@pytest.mark.parametrize(
+    ("files", "warned"),
+    [
+        # Heroku's runtime.txt names another minor: said, not enforced
+        ({"runtime.txt": "python-3.99.1\n", "requirements.txt": ""}, True),
+        (
+            {
+                "runtime.txt": f"python-{sys.version_info[0]}.{sys.version_info[1]}.0\n",
+                "requirements.txt": "",
+            },
+            False,
+        ),
+        # .python-version decides when both are there (and this one is satisfied)
+        (
+            {
+                "runtime.txt": "python-3.99.1\n",
+                ".python-version": f"{sys.version_info[0]}.{sys.version_info[1]}\n",
+                "requirements.txt": "",
+            },
+            False,
+        ),
+    ],
+)
+def test_runtime_txt_names_a_python_without_enforcing_it(tmp_path, files, warned):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    module = _Module()
+    params = {"python": sys.executable, "requirements_file": "", "packages": [], "index_environment": {}}
+    found = app_build.dependencies(module, str(tmp_path), params)
+    assert found["kind"] == "requirements"
+    if warned:
+        assert len(module.warnings) == 1 and "runtime.txt says python-3.99.1" in module.warnings[0]
+        assert "set app_python_version" in module.warnings[0]
+    else:
+        assert module.warnings == []
