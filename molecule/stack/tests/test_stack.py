@@ -183,6 +183,8 @@ def test_errors_are_reported_with_the_release_and_the_environment(host):
     finally:
         host.run("systemctl stop djp-sentry")
     assert "/api/1/envelope/" in received, received[:500]
+    # The error as a report, and no log records shipped (sentry-sdk 3 ships them unless told).
+    assert '"type":"log"' not in received, received[:2000]
     events = [json.loads(line) for line in received.splitlines() if '"djp-sentry-probe"' in line]
     assert events, received[:2000]
     release = host.file("/srv/guestbook/current").linked_to.rsplit("/", 1)[-1]
